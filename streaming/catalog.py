@@ -1,0 +1,24 @@
+"""The table catalog's databases (bronze, silver, gold), created from the DDL in sql/."""
+
+from __future__ import annotations
+
+from streaming.settings import PROJECT_ROOT, Settings
+
+SQL_DIR = PROJECT_ROOT / "sql"
+DATABASES = ("bronze", "silver", "gold")
+
+
+def render_sql(s: Settings, text: str) -> list[str]:
+    """Statements of a sql/ file, with ${DELTA_STORAGE_PATH} filled in, split on ';'."""
+    text = text.replace("${DELTA_STORAGE_PATH}", s.delta_storage_path)
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+def create_databases(s: Settings) -> tuple[str, ...]:
+    from streaming.spark import get_spark
+
+    spark = get_spark(s, "f1-init")
+    for statement in render_sql(s, (SQL_DIR / "000_databases.sql").read_text()):
+        spark.sql(statement)
+    return DATABASES

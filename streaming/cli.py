@@ -1,0 +1,181 @@
+"""The `f1` command: the same actions as the Makefile, with --help on each.
+
+f1 up [SERVICE...]      start services (default: F1_SERVICES) and wait until healthy
+f1 wait [SERVICE...]    wait until services are healthy
+f1 init                 create topics and the catalog's databases (idempotent)
+f1 status               what runs where, health and memory
+f1 logs [SERVICE]       print (or follow) service logs
+f1 down [SERVICE...]    stop services
+f1 reset                stop everything and delete all local state (data, checkpoints, logs)
+f1 env-example          print .env.example, generated from the settings
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+from streaming.errors import F1Error
+from streaming.settings import Settings, render_env_example
+
+
+def _services_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("services", nargs="*", help="service names (default: F1_SERVICES)")
+
+
+def cmd_up(s: Settings, args) -> int:
+    from streaming.runtime import manager
+
+    t0 = time.monotonic()
+    started = manager.up(s, args.services or None, timeout_s=args.timeout)
+    elapsed = time.monotonic() - t0
+    print(f"started: {', '.join(started) or 'nothing (all running)'}; all healthy in {elapsed:.1f} s")
+    _print_status(s, args.services or None)
+    return 0
+
+
+def cmd_wait(s: Settings, args) -> int:
+    from streaming.runtime import manager
+
+    t0 = time.monotonic()
+    manager.wait(s, args.services or None, timeout_s=args.timeout)
+    print(f"healthy after {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def cmd_down(s: Settings, args) -> int:
+    from streaming.runtime import manager
+
+    stopped = manager.down(s, args.services or None)
+    print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+    return 0
+
+
+def _print_status(s: Settings, names: list[str] | None) -> list:
+    from streaming.runtime import manager
+
+    rows = manager.status(s, names)
+    print(f"{'service':<11} {'state':<9} {'rss':>8}  endpoint")
+    for row in rows:
+        state = "healthy" if row.healthy else ("starting" if row.running else "stopped")
+        print(f"{row.name:<11} {state:<9} {row.rss_mib:>6.0f}MB  {row.endpoint}")
+    return rows
+
+
+def cmd_status(s: Settings, args) -> int:
+    if args.json:
+        from dataclasses import asdict
+
+        from streaming.runtime import manager
+
+        print(json.dumps([asdict(r) for r in manager.status(s, args.services or None)], indent=2))
+        return 0
+    rows = _print_status(s, args.services or None)
+    print(f"total rss: {sum(r.rss_mib for r in rows):.0f} MB")
+    return 0
+
+
+def cmd_logs(s: Settings, args) -> int:
+    from streaming.runtime import manager
+
+    files = [str(manager.process_of(s, svc).log_file) for svc in manager.selected(s, args.services or None)]
+    files = [f for f in files if shutil.os.path.exists(f)]
+    if not files:
+        print(f"no logs yet under {s.logs_dir}")
+        return 0
+    tail = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + files
+    return subprocess.call(tail)
+
+
+def cmd_init(s: Settings, args) -> int:
+    from streaming.catalog import create_databases
+    from streaming.topics import create_topics
+
+    for topic, state in create_topics(s).items():
+        print(f"topic {topic}: {state}")
+    if not args.skip_spark:
+        for database in create_databases(s):
+            print(f"database {database}: ready")
+    return 0
+
+
+def cmd_reset(s: Settings, args) -> int:
+    from streaming.runtime import manager
+
+    manager.down(s)
+    for path in {s.f1_state_dir, s.spark_checkpoint_path, s.delta_storage_path}:
+        if "://" not in str(path):
+            shutil.rmtree(path, ignore_errors=True)
+            print(f"removed {path}")
+    return 0
+
+
+def cmd_env_example(s: Settings | None, args) -> int:
+    sys.stdout.write(render_env_example())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="f1",
+        description="f1-telemetry local platform",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", help="start services and wait until they are healthy")
+    _services_arg(p)
+    p.add_argument("--timeout", type=float, default=180, help="seconds to wait for each service")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("wait", help="wait until services are healthy")
+    _services_arg(p)
+    p.add_argument("--timeout", type=float, default=180, help="seconds to wait for each service")
+    p.set_defaults(func=cmd_wait)
+
+    p = sub.add_parser("init", help="create Kafka topics and the catalog's databases (idempotent)")
+    p.add_argument("--skip-spark", action="store_true", help="only create topics")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("status", help="show services, health, memory and endpoints")
+    _services_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("logs", help="print service logs")
+    _services_arg(p)
+    p.add_argument("-f", "--follow", action="store_true", help="keep following")
+    p.add_argument("-n", "--lines", type=int, default=50, help="lines per log")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("down", help="stop services")
+    _services_arg(p)
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("reset", help="stop everything and delete all local state")
+    p.set_defaults(func=cmd_reset)
+
+    p = sub.add_parser("env-example", help="print .env.example generated from the settings")
+    p.set_defaults(func=cmd_env_example, no_settings=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = None if getattr(args, "no_settings", False) else Settings.from_env()
+        return args.func(settings, args)
+    except F1Error as error:
+        print(f"f1 {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""The platform's one settings object, read from the environment (and an optional `.env` file).
+
+Every variable is declared once in `VARIABLES` with its default, what it accepts and what it is for;
+`.env.example` is generated from that table (`f1 env-example`) and a test keeps the two in sync.
+A bad value fails at start with a `ConfigError` that names the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from streaming.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-]+:(\d{1,5})$|^\[[0-9a-fA-F:]+\]:(\d{1,5})$")
+_SPARK_MASTER = re.compile(
+    r"^(local(\[(\d+|\*)(,\d+)?\])?|spark://[^/\s]+:\d+(,[^/\s]+:\d+)*|yarn|k8s://\S+)$"
+)
+_MEMORY = re.compile(r"^\d+[kmgtKMGT]?$")
+_STORAGE_SCHEMES = ("file", "s3a", "abfss", "gs", "hdfs")
+# The local services, in start order; streaming/runtime/services.py defines one of each.
+SERVICE_NAMES = ("kafka", "registry", "metastore", "prometheus", "dagster")
+
+
+class _Invalid(ValueError):
+    """Raised by a parser; `accepts` says what the variable takes."""
+
+    def __init__(self, accepts: str):
+        super().__init__(accepts)
+        self.accepts = accepts
+
+
+def _port(raw: str) -> int:
+    if raw.isdigit() and 1 <= int(raw) <= 65535:
+        return int(raw)
+    raise _Invalid("a TCP port number from 1 to 65535")
+
+
+def _positive_int(raw: str) -> int:
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    raise _Invalid("a whole number greater than 0")
+
+
+def _bootstrap(raw: str) -> str:
+    servers = [s.strip() for s in raw.split(",") if s.strip()]
+    for server in servers:
+        match = _HOST_PORT.match(server)
+        if not match or not 1 <= int(match.group(1) or match.group(2)) <= 65535:
+            break
+    else:
+        if servers:
+            return ",".join(servers)
+    raise _Invalid("a comma-separated list of host:port, for example 127.0.0.1:9092")
+
+
+def _http_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme in ("http", "https") and parsed.hostname and _has_valid_port(parsed):
+        return raw.rstrip("/")
+    raise _Invalid("an http(s) URL, for example http://127.0.0.1:8081/apis/ccompat/v7")
+
+
+def _has_valid_port(parsed) -> bool:
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return True
+
+
+def _spark_master(raw: str) -> str:
+    if _SPARK_MASTER.match(raw):
+        return raw
+    raise _Invalid("local, local[N], local[*], spark://host:port, yarn or k8s://...")
+
+
+def _memory(raw: str) -> str:
+    if _MEMORY.match(raw):
+        return raw
+    raise _Invalid("a JVM memory size such as 512m or 4g")
+
+
+def _storage_path(raw: str) -> str:
+    """A local folder (relative paths are taken from the project root) or a URI Spark can write to."""
+    if "://" in raw:
+        scheme = raw.split("://", 1)[0]
+        if scheme in _STORAGE_SCHEMES:
+            return raw.rstrip("/")
+        raise _Invalid(f"a local path or a URI with one of the schemes {', '.join(_STORAGE_SCHEMES)}")
+    if not raw:
+        raise _Invalid("a non-empty path")
+    return str(_resolve_local(raw))
+
+
+def _local_dir(raw: str) -> Path:
+    if not raw or "://" in raw:
+        raise _Invalid("a local folder path (relative paths are taken from the project root)")
+    return _resolve_local(raw)
+
+
+def _resolve_local(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else (PROJECT_ROOT / path)
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw in choices:
+            return raw
+        raise _Invalid("one of: " + ", ".join(choices))
+
+    return parse
+
+
+def _service_list(raw: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    unknown = [n for n in names if n not in SERVICE_NAMES]
+    if names and not unknown:
+        return names
+    raise _Invalid("a comma-separated list of: " + ", ".join(SERVICE_NAMES))
+
+
+def _jvm_opts(raw: str) -> str:
+    if all(token.startswith("-") for token in raw.split()):
+        return raw
+    raise _Invalid("JVM options, each starting with '-', for example -Xms256m -Xmx1g")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its field name on Settings, default, parser and meaning."""
+
+    env: str
+    default: str
+    parse: Callable[[str], Any]
+    doc: str
+    section: str
+
+    @property
+    def field(self) -> str:
+        return self.env.lower()
+
+
+def _vars(section: str, *rows: tuple[str, str, Callable[[str], Any], str]) -> list[Variable]:
+    return [Variable(env, default, parse, doc, section) for env, default, parse, doc in rows]
+
+
+# Defaults are sized for the reference machine, 2 cores and 24 GB: all services idle in well under 6 GB,
+# leaving most memory to the Spark driver, which runs the streams in local mode.
+VARIABLES: list[Variable] = [
+    *_vars(
+        "Platform",
+        (
+            "F1_ENV",
+            "local",
+            _one_of("local", "ci", "production"),
+            "Which environment's resources Dagster wires in: local, ci or production.",
+        ),
+        (
+            "F1_STATE_DIR",
+            ".f1",
+            _local_dir,
+            "Folder for pid files, logs and service data (Kafka log dirs, metastore, registry, Prometheus).",
+        ),
+        (
+            "F1_JVM_LIB_DIR",
+            "jvm/lib",
+            _local_dir,
+            "Where `make install` copies the jars resolved by jvm/pom.xml.",
+        ),
+        (
+            "F1_SERVICES",
+            "kafka,registry,metastore,prometheus,dagster",
+            _service_list,
+            "Which local services `make up` starts, in order.",
+        ),
+        ("JAVA_HOME", "", str, "Java 17+ home for the JVM services; empty means the `java` on PATH."),
+    ),
+    *_vars(
+        "Kafka",
+        (
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "127.0.0.1:9092",
+            _bootstrap,
+            "Brokers to use; the local broker listens on the port of the first one.",
+        ),
+        ("KAFKA_CONTROLLER_PORT", "9093", _port, "KRaft controller port of the local broker."),
+        (
+            "KAFKA_TOPIC_PARTITIONS",
+            "6",
+            _positive_int,
+            "Partitions of each telemetry topic (events are keyed by car number).",
+        ),
+        ("KAFKA_REPLICATION_FACTOR", "1", _positive_int, "Replication factor of the platform's topics."),
+        ("KAFKA_RETENTION_HOURS", "168", _positive_int, "Retention of the raw and enriched topics."),
+        (
+            "KAFKA_DLQ_RETENTION_HOURS",
+            "720",
+            _positive_int,
+            "Retention of the dead-letter topic: long, so that undecodable records can be replayed.",
+        ),
+        ("KAFKA_HEAP_OPTS", "-Xms256m -Xmx1g", _jvm_opts, "Heap of the local Kafka broker."),
+    ),
+    *_vars(
+        "Schema registry (Apicurio, Confluent-compatible API)",
+        (
+            "SCHEMA_REGISTRY_URL",
+            "http://127.0.0.1:8081/apis/ccompat/v7",
+            _http_url,
+            "Confluent-compatible registry API; the local registry listens on its port.",
+        ),
+        (
+            "SCHEMA_REGISTRY_MANAGEMENT_PORT",
+            "8091",
+            _port,
+            "Local registry's management port (health and Prometheus metrics).",
+        ),
+        ("SCHEMA_REGISTRY_HEAP_OPTS", "-Xms128m -Xmx512m", _jvm_opts, "Heap of the local registry."),
+    ),
+    *_vars(
+        "Shared table catalog (Hive metastore on Derby's network server)",
+        ("METASTORE_PORT", "1527", _port, "Port of the Derby network server holding the metastore."),
+        ("METASTORE_HEAP_OPTS", "-Xms64m -Xmx256m", _jvm_opts, "Heap of the metastore database server."),
+    ),
+    *_vars(
+        "Spark and Delta Lake",
+        ("SPARK_MASTER", "local[2]", _spark_master, "Where Spark runs: local[N] or spark://host:port."),
+        ("SPARK_DRIVER_MEMORY", "4g", _memory, "Spark driver heap (in local mode it runs the tasks too)."),
+        (
+            "SPARK_SHUFFLE_PARTITIONS",
+            "4",
+            _positive_int,
+            "spark.sql.shuffle.partitions: a small multiple of the cores, not Spark's default 200.",
+        ),
+        ("SPARK_UI_PORT", "4040", _port, "Spark UI port (Spark tries the next ports if it is taken)."),
+        (
+            "SPARK_CHECKPOINT_PATH",
+            ".f1/checkpoints",
+            _storage_path,
+            "Root of the streaming queries' checkpoints, one folder per query.",
+        ),
+        (
+            "DELTA_STORAGE_PATH",
+            ".f1/delta",
+            _storage_path,
+            "Root of the Delta tables (the warehouse): a local folder or s3a://bucket/prefix.",
+        ),
+    ),
+    *_vars(
+        "dbt, Dagster and monitoring",
+        ("DBT_TARGET", "local", _one_of("local", "ci", "remote"), "dbt profile target."),
+        ("DAGSTER_PORT", "3000", _port, "Port of the Dagster UI started by `make up`."),
+        ("PROMETHEUS_PORT", "9090", _port, "Port of the local Prometheus."),
+        ("METRICS_EXPORTER_PORT", "9108", _port, "Port of the streaming jobs' Prometheus exporter."),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated configuration. Build it with `Settings.from_env()`."""
+
+    f1_env: str
+    f1_state_dir: Path
+    f1_jvm_lib_dir: Path
+    f1_services: tuple[str, ...]
+    java_home: str
+    kafka_bootstrap_servers: str
+    kafka_controller_port: int
+    kafka_topic_partitions: int
+    kafka_replication_factor: int
+    kafka_retention_hours: int
+    kafka_dlq_retention_hours: int
+    kafka_heap_opts: str
+    schema_registry_url: str
+    schema_registry_management_port: int
+    schema_registry_heap_opts: str
+    metastore_port: int
+    metastore_heap_opts: str
+    spark_master: str
+    spark_driver_memory: str
+    spark_shuffle_partitions: int
+    spark_ui_port: int
+    spark_checkpoint_path: str
+    delta_storage_path: str
+    dbt_target: str
+    dagster_port: int
+    prometheus_port: int
+    metrics_exporter_port: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+        """Read every variable from `environ` (default: `.env` under the project root, then os.environ)."""
+        if environ is None:
+            environ = {**read_dotenv(dotenv or PROJECT_ROOT / ".env"), **os.environ}
+        values, problems = {}, []
+        for var in VARIABLES:
+            raw = environ.get(var.env)
+            raw = var.default if raw is None else raw.strip()
+            try:
+                values[var.field] = var.parse(raw)
+            except _Invalid as bad:
+                problems.append(f"{var.env}={raw!r} is not valid: expected {bad.accepts}.")
+        if problems:
+            raise ConfigError(problems)
+        return cls(**values)
+
+    # Derived values: computed here once so that no caller re-parses a variable.
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+
+    @property
+    def schema_registry_port(self) -> int:
+        parsed = urlparse(self.schema_registry_url)
+        return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.f1_state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.f1_state_dir / "run"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.f1_state_dir / "data"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.f1_state_dir / "dagster"
+
+    @property
+    def java(self) -> str:
+        return str(Path(self.java_home) / "bin" / "java") if self.java_home else "java"
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as environment variables, for child processes (dagster dev, Spark jobs)."""
+        env = {}
+        for var in VARIABLES:
+            value = getattr(self, var.field)
+            env[var.env] = ",".join(value) if isinstance(value, tuple) else str(value)
+        return env
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines of a `.env` file; blank lines and # comments are skipped."""
+    if not path.is_file():
+        return {}
+    result = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        result[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return result
+
+
+def render_env_example() -> str:
+    """The text of `.env.example`: every variable with its default, grouped by section."""
+    lines = [
+        "# f1-telemetry configuration. Copy to .env (or export the variables) to change a default.",
+        "# Generated from streaming/settings.py by `f1 env-example`; a test fails when the two drift.",
+        "# Relative paths are taken from the project root.",
+    ]
+    section = None
+    for var in VARIABLES:
+        if var.section != section:
+            section = var.section
+            lines += ["", f"## {section}"]
+        lines += [f"# {var.doc}", f"{var.env}={var.default}"]
+    return "\n".join(lines) + "\n"
+
+
+assert {f.name for f in fields(Settings)} == {v.field for v in VARIABLES}, "Settings and VARIABLES disagree"

@@ -1,0 +1,79 @@
+"""The platform's Kafka topics and their creation (`f1 init`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streaming.errors import ServiceUnavailable
+from streaming.settings import Settings
+
+RAW_PROTOBUF = "f1.telemetry.raw"
+RAW_JSON = "f1.telemetry.raw.json"
+SESSIONS = "f1.sessions"
+ENRICHED = "f1.telemetry.enriched"
+DLQ = "f1.telemetry.dlq"
+
+_HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def platform_topics(s: Settings) -> list[TopicSpec]:
+    """Telemetry topics are keyed by car number; session metadata is compacted (latest per session)."""
+    retention = {"retention.ms": str(s.kafka_retention_hours * _HOUR_MS), "cleanup.policy": "delete"}
+    return [
+        TopicSpec(RAW_PROTOBUF, s.kafka_topic_partitions, retention),
+        TopicSpec(RAW_JSON, s.kafka_topic_partitions, retention),
+        TopicSpec(ENRICHED, s.kafka_topic_partitions, retention),
+        TopicSpec(
+            DLQ, 1, {"retention.ms": str(s.kafka_dlq_retention_hours * _HOUR_MS), "cleanup.policy": "delete"}
+        ),
+        TopicSpec(SESSIONS, 1, {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}),
+    ]
+
+
+def admin_client(s: Settings):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": s.kafka_bootstrap_servers, "log_level": 0})
+
+
+def require_kafka(s: Settings, timeout_s: float = 5.0):
+    """An AdminClient on a reachable broker, or a ServiceUnavailable that says how to start one."""
+    admin = admin_client(s)
+    try:
+        admin.list_topics(timeout=timeout_s)
+    except Exception as error:
+        raise ServiceUnavailable(
+            "kafka", s.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS", str(error)
+        ) from None
+    return admin
+
+
+def create_topics(s: Settings, specs: list[TopicSpec] | None = None) -> dict[str, str]:
+    """Create the topics that do not exist yet; returns {topic: 'created' | 'exists'}. Idempotent."""
+    from confluent_kafka.admin import NewTopic
+
+    admin = require_kafka(s)
+    specs = platform_topics(s) if specs is None else specs
+    existing = set(admin.list_topics(timeout=10).topics)
+    result = {spec.name: "exists" for spec in specs if spec.name in existing}
+    new = [
+        NewTopic(
+            spec.name,
+            num_partitions=spec.partitions,
+            replication_factor=s.kafka_replication_factor,
+            config=spec.config,
+        )
+        for spec in specs
+        if spec.name not in existing
+    ]
+    for name, future in (admin.create_topics(new, operation_timeout=30) if new else {}).items():
+        future.result()
+        result[name] = "created"
+    return result
