@@ -33,6 +33,8 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(s.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.port": str(s.spark_ui_port),
+        # Delta rebuilds a table's snapshot with 50 tasks by default: far too many for a few cores.
+        "spark.databricks.delta.snapshotPartitions": str(s.spark_shuffle_partitions),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.catalogImplementation": "hive",

@@ -37,34 +37,44 @@ def up(s: Settings, names: list[str] | None = None, timeout_s: float = 180.0) ->
             service.prepare(s)
             proc.start(service.command(s), service.env(s), cwd=PROJECT_ROOT)
             started.append(service.name)
-        wait(s, [service.name], timeout_s)
+        try:
+            wait(s, [service.name], timeout_s)
+        except ServiceUnavailable:
+            if service.name in started:  # don't leave a crash-looping service behind
+                proc.stop()
+            raise
     return started
 
 
 def wait(s: Settings, names: list[str] | None = None, timeout_s: float = 180.0) -> None:
-    """Block until every selected service answers its health probe; raise with its log tail if not."""
+    """Block until every selected service answers its health probe; raise with its log tail if not.
+
+    A service whose process exits before it is healthy fails at once instead of at the timeout.
+    """
     for service in selected(s, names):
         proc = process_of(s, service)
         deadline = time.monotonic() + timeout_s
+        first_child = proc.last_child_pid()
         reason = service.probe(s)
         while reason is not None:
+            child = proc.last_child_pid()
+            first_child = first_child or child
             if not proc.is_running():
-                raise ServiceUnavailable(
-                    service.name,
-                    service.endpoint(s),
-                    service.variable,
-                    f"it is not running. Last lines of {proc.log_file}:\n{proc.log_tail()}",
-                )
-            if time.monotonic() > deadline:
-                raise ServiceUnavailable(
-                    service.name,
-                    service.endpoint(s),
-                    service.variable,
-                    f"not healthy after {timeout_s:.0f} s ({reason}). Last lines of {proc.log_file}:\n"
-                    + proc.log_tail(),
-                )
-            time.sleep(0.5)
-            reason = service.probe(s)
+                problem = "it is not running"
+            elif child and child != first_child:
+                problem = "it exited while starting"
+            elif time.monotonic() > deadline:
+                problem = f"not healthy after {timeout_s:.0f} s ({reason})"
+            else:
+                time.sleep(0.5)
+                reason = service.probe(s)
+                continue
+            raise ServiceUnavailable(
+                service.name,
+                service.endpoint(s),
+                service.variable,
+                f"{problem}. Last lines of {proc.log_file}:\n{proc.log_tail()}",
+            )
 
 
 def down(s: Settings, names: list[str] | None = None) -> list[str]:

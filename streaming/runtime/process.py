@@ -18,17 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if no such process."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/<pid>/stat (state, ppid, pgrp, ...), or None for no process or a zombie."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may contain spaces; it ends at the last ')'.
-    after_name = stat[stat.rindex(")") + 2 :].split()
-    if after_name[0] == "Z":  # a zombie is not alive
-        return None
-    return after_name[19]
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return None if fields[0] in ("Z", "X") else fields
+
+
+def _start_time(pid: int) -> str | None:
+    """Start time of a live process in clock ticks (field 22), or None."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields else None
 
 
 def _rss_kib(pid: int) -> int:
@@ -42,15 +46,28 @@ def _rss_kib(pid: int) -> int:
 
 
 def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group `pgid`."""
     members = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                if os.getpgid(int(entry.name)) == pgid:
-                    members.append(int(entry.name))
-            except OSError:
-                continue
+            fields = _stat_fields(int(entry.name))
+            if fields and fields[2] == str(pgid):
+                members.append(int(entry.name))
     return members
+
+
+def _wait_until(done, timeout_s: float, reap: int) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        _reap(reap)
+        time.sleep(0.1)
+    _reap(reap)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if `pid` is our own child, so that it leaves no zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 @dataclass(frozen=True)
@@ -82,14 +99,19 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return None
 
-    def child_pid(self) -> int | None:
-        if self.pid() is None:
-            return None
+    def last_child_pid(self) -> int | None:
+        """The pid of the child the supervisor started last, alive or not: it changes on every restart."""
         try:
-            pid = int(self.child_pid_file.read_text())
+            return int(self.child_pid_file.read_text())
         except (OSError, ValueError):
             return None
-        return pid if _start_time(pid) else None
+
+    def child_pid(self) -> int | None:
+        """The service's own pid while it runs."""
+        if self.pid() is None:
+            return None
+        pid = self.last_child_pid()
+        return pid if pid and _start_time(pid) else None
 
     def is_running(self) -> bool:
         return self.pid() is not None
@@ -126,17 +148,24 @@ class ManagedProcess:
         return True
 
     def stop(self, timeout_s: float = 30.0) -> bool:
-        """SIGTERM the supervisor (which stops its child), then SIGKILL the group if it lingers."""
+        """SIGTERM the supervisor, which stops its child; then end whatever the child left behind.
+
+        Processes still in the group once the supervisor is gone get SIGTERM, then SIGKILL after a
+        short grace, so that `down` never leaves a service's helper processes running.
+        """
         pid = self.pid()
         if pid is None:
             return False
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and (_group_members(pid) or _start_time(pid)):
-            time.sleep(0.2)
-        for member in _group_members(pid):
-            with contextlib.suppress(OSError):
-                os.kill(member, signal.SIGKILL)
+        _wait_until(lambda: _start_time(pid) is None, timeout_s, reap=pid)
+        for sig, grace_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            members = _group_members(pid)
+            if not members:
+                break
+            for member in members:
+                with contextlib.suppress(OSError):
+                    os.kill(member, sig)
+            _wait_until(lambda: not _group_members(pid), grace_s, reap=pid)
         self.pid_file.unlink(missing_ok=True)
         self.child_pid_file.unlink(missing_ok=True)
         return True

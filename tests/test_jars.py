@@ -1,0 +1,54 @@
+"""The JVM jars and the Python packages must carry the same Spark and Delta versions."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+
+import pyspark
+import pytest
+
+from streaming.jars import jar_set, pom_versions
+from streaming.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def lib_dir() -> Path:
+    return Settings.from_env({}).f1_jvm_lib_dir
+
+
+def test_pyspark_matches_the_pom():
+    assert pyspark.__version__ == pom_versions()["spark.version"]
+
+
+def test_delta_python_package_matches_the_pom():
+    assert version("delta-spark") == pom_versions()["delta.version"]
+
+
+def test_spark_connector_jars_match_pyspark(lib_dir):
+    spark = jar_set(lib_dir, "spark")
+    assert spark.version_of("spark-sql-kafka-0-10_2.13") == pyspark.__version__
+    assert spark.version_of("spark-token-provider-kafka-0-10_2.13") == pyspark.__version__
+    delta_spark = f"delta-spark_{'.'.join(pyspark.__version__.split('.')[:2])}_2.13"
+    assert spark.version_of(delta_spark) == version("delta-spark")
+    assert spark.version_of("delta-storage") == version("delta-spark")
+
+
+def test_no_jar_clashes_with_pyspark(lib_dir):
+    """Only connector jars are added: a second Hadoop, Parquet, Jackson or Scala would clash."""
+    bundled = {p.name.rsplit("-", 1)[0] for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    added = {p.name.rsplit("-", 1)[0] for p in jar_set(lib_dir, "spark").paths()}
+    assert not added & bundled
+
+
+def test_derby_client_matches_pysparks_embedded_derby(lib_dir):
+    bundled = next((Path(pyspark.__file__).parent / "jars").glob("derby-*.jar"))
+    derby_version = bundled.name[len("derby-") : -len(".jar")]
+    assert jar_set(lib_dir, "spark").version_of("derbyclient") == derby_version
+    assert jar_set(lib_dir, "metastore").version_of("derbynet") == derby_version
+
+
+def test_kafka_broker_is_kraft_4(lib_dir):
+    kafka_version = jar_set(lib_dir, "kafka").version_of("kafka_2.13")
+    assert kafka_version == pom_versions()["kafka.version"]
+    assert int(kafka_version.split(".")[0]) >= 4

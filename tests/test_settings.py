@@ -1,0 +1,94 @@
+"""Settings: defaults, each bad value's named error, and .env.example kept in sync."""
+
+from __future__ import annotations
+
+import pytest
+
+from streaming.errors import ConfigError
+from streaming.settings import PROJECT_ROOT, VARIABLES, Settings, read_dotenv, render_env_example
+
+
+def test_defaults_parse_and_derive_ports():
+    s = Settings.from_env({})
+    assert s.kafka_port == 9092
+    assert s.schema_registry_port == 8081
+    assert s.spark_shuffle_partitions == 4
+    assert s.f1_state_dir == PROJECT_ROOT / ".f1"
+    assert s.delta_storage_path == str(PROJECT_ROOT / ".f1" / "delta")
+    assert s.f1_services == ("kafka", "registry", "metastore", "prometheus", "dagster")
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad", "accepts"),
+    [
+        ("KAFKA_BOOTSTRAP_SERVERS", "localhost", "host:port"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:99999", "host:port"),
+        ("KAFKA_CONTROLLER_PORT", "0", "TCP port"),
+        ("KAFKA_TOPIC_PARTITIONS", "-3", "greater than 0"),
+        ("KAFKA_HEAP_OPTS", "1g", "JVM options"),
+        ("SCHEMA_REGISTRY_URL", "127.0.0.1:8081", "http(s) URL"),
+        ("SCHEMA_REGISTRY_URL", "http://127.0.0.1:notaport", "http(s) URL"),
+        ("SPARK_MASTER", "local[two]", "spark://host:port"),
+        ("SPARK_DRIVER_MEMORY", "lots", "memory size"),
+        ("SPARK_SHUFFLE_PARTITIONS", "200.5", "greater than 0"),
+        ("SPARK_CHECKPOINT_PATH", "ftp://x/y", "URI with one of the schemes"),
+        ("DELTA_STORAGE_PATH", "", "non-empty path"),
+        ("DBT_TARGET", "staging", "local, ci, remote"),
+        ("F1_ENV", "prod", "local, ci, production"),
+        ("F1_SERVICES", "kafka,zookeeper", "comma-separated list of: kafka"),
+        ("F1_STATE_DIR", "s3a://bucket/state", "local folder"),
+        ("DAGSTER_PORT", "http", "TCP port"),
+    ],
+)
+def test_bad_value_names_the_variable_and_what_it_accepts(variable, bad, accepts):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({variable: bad})
+    message = str(raised.value)
+    assert f"{variable}={bad!r}" in message
+    assert accepts in message
+    assert ".env.example" in message
+
+
+def test_every_bad_variable_is_reported_at_once():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"SPARK_MASTER": "nowhere", "PROMETHEUS_PORT": "70000"})
+    assert len(raised.value.problems) == 2
+
+
+def test_accepted_forms():
+    s = Settings.from_env(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": "a:9092, b:9093",
+            "SPARK_MASTER": "spark://127.0.0.1:7077",
+            "DELTA_STORAGE_PATH": "s3a://bucket/f1/",
+            "SCHEMA_REGISTRY_URL": "https://registry.example:8443/apis/ccompat/v7/",
+        }
+    )
+    assert s.kafka_bootstrap_servers == "a:9092,b:9093"
+    assert s.kafka_port == 9092
+    assert s.delta_storage_path == "s3a://bucket/f1"
+    assert s.schema_registry_url.endswith("/v7")
+    assert s.schema_registry_port == 8443
+
+
+def test_environment_wins_over_dotenv(tmp_path, monkeypatch):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("# comment\nSPARK_SHUFFLE_PARTITIONS=8\nexport DBT_TARGET='ci'\nPROMETHEUS_PORT=9999\n")
+    assert read_dotenv(dotenv)["DBT_TARGET"] == "ci"
+    for name in ("SPARK_SHUFFLE_PARTITIONS", "DBT_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROMETHEUS_PORT", "9191")
+    s = Settings.from_env(dotenv=dotenv)
+    assert (s.spark_shuffle_partitions, s.dbt_target, s.prometheus_port) == (8, "ci", 9191)
+
+
+def test_as_env_round_trips():
+    s = Settings.from_env({"F1_SERVICES": "kafka,metastore", "SPARK_MASTER": "local[*]"})
+    assert Settings.from_env(s.as_env()) == s
+
+
+def test_env_example_is_generated_from_the_settings():
+    committed = (PROJECT_ROOT / ".env.example").read_text()
+    assert committed == render_env_example(), "run `make env-example` and commit .env.example"
+    for var in VARIABLES:
+        assert f"\n{var.env}={var.default}\n" in committed

@@ -1,0 +1,91 @@
+"""Real local Spark with the Delta and Kafka jars and the shared metastore."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import uuid
+
+from confluent_kafka import Producer
+
+from streaming.catalog import DATABASES, create_databases
+from streaming.topics import TopicSpec, create_topics
+
+
+def test_init_creates_the_medallion_databases(platform_settings, spark):
+    assert create_databases(platform_settings) == DATABASES
+    names = {row.namespace for row in spark.sql("SHOW DATABASES").collect()}
+    assert set(DATABASES) <= names
+    location = spark.sql("DESCRIBE DATABASE bronze").where("info_name = 'Location'").first().info_value
+    assert location.rstrip("/").endswith("delta/bronze")
+
+
+def test_delta_table_write_read_merge_and_time_travel(spark):
+    spark.sql("CREATE DATABASE IF NOT EXISTS scratch")
+    table = f"scratch.laps_{uuid.uuid4().hex[:8]}"
+    spark.createDataFrame(
+        [(1, 1, 92.1), (1, 2, 91.7), (44, 1, 92.4)], "car int, lap int, lap_s double"
+    ).write.format("delta").saveAsTable(table)
+    spark.sql(f"""
+        MERGE INTO {table} t USING (SELECT 44 car, 1 lap, 92.0 lap_s UNION ALL SELECT 44, 2, 91.5) u
+        ON t.car = u.car AND t.lap = u.lap
+        WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *
+    """)
+    rows = {(r.car, r.lap): r.lap_s for r in spark.table(table).collect()}
+    assert rows == {(1, 1): 92.1, (1, 2): 91.7, (44, 1): 92.0, (44, 2): 91.5}
+    detail = spark.sql(f"DESCRIBE DETAIL {table}").first()
+    assert detail.format == "delta"
+    assert spark.read.option("versionAsOf", 0).table(table).count() == 3
+
+
+def test_spark_reads_records_from_the_test_broker(platform_settings, spark):
+    s = platform_settings
+    topic = f"test.spark.{uuid.uuid4().hex[:8]}"
+    create_topics(s, [TopicSpec(topic, 2, {})])
+    producer = Producer({"bootstrap.servers": s.kafka_bootstrap_servers})
+    for i in range(10):
+        producer.produce(topic, key=str(i % 3), value=f"event-{i}")
+    assert producer.flush(30) == 0
+
+    frame = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .load()
+    )
+    values = sorted(row.value.decode() for row in frame.select("value").collect())
+    assert values == sorted(f"event-{i}" for i in range(10))
+
+
+def test_a_second_spark_process_shares_the_table_catalog(platform_settings, spark):
+    """Embedded Derby would refuse a second JVM; the metastore server lets both in at once."""
+    spark.sql("CREATE DATABASE IF NOT EXISTS scratch")
+    table = f"scratch.shared_{uuid.uuid4().hex[:8]}"
+    spark.range(7).write.format("delta").saveAsTable(table)
+
+    script = textwrap.dedent(f"""
+        from streaming.settings import Settings
+        from streaming.spark import get_spark
+        spark = get_spark(Settings.from_env(), "f1-second-process")
+        print("COUNT", spark.table("{table}").count())
+        spark.range(5).write.format("delta").mode("append").saveAsTable("{table}")
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=platform_settings.as_env() | _path_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "COUNT 7" in result.stdout
+    spark.catalog.refreshTable(table)
+    assert spark.table(table).count() == 12
+
+
+def _path_env() -> dict[str, str]:
+    import os
+
+    return {k: os.environ[k] for k in ("PATH", "HOME", "JAVA_HOME") if k in os.environ}
