@@ -217,12 +217,6 @@ VARIABLES: list[Variable] = [
             _http_url,
             "Confluent-compatible registry API; the local registry listens on its port.",
         ),
-        (
-            "SCHEMA_REGISTRY_MANAGEMENT_PORT",
-            "8091",
-            _port,
-            "Local registry's management port (health and Prometheus metrics).",
-        ),
         ("SCHEMA_REGISTRY_HEAP_OPTS", "-Xms128m -Xmx512m", _jvm_opts, "Heap of the local registry."),
     ),
     *_vars(
@@ -281,7 +275,6 @@ class Settings:
     kafka_dlq_retention_hours: int
     kafka_heap_opts: str
     schema_registry_url: str
-    schema_registry_management_port: int
     schema_registry_heap_opts: str
     metastore_port: int
     metastore_heap_opts: str

@@ -10,10 +10,10 @@ import pytest
 
 from streaming.errors import ServiceUnavailable
 from streaming.runtime import manager
+from streaming.runtime.ephemeral import ephemeral_env, free_port
 from streaming.runtime.process import ManagedProcess, _group_members
 from streaming.settings import Settings
 from streaming.topics import require_kafka
-from tests.conftest import free_port, platform_env
 
 
 def test_status_reports_every_service_healthy_with_memory(platform_settings):
@@ -63,7 +63,7 @@ def test_a_stale_pid_file_is_not_mistaken_for_a_live_service(tmp_path):
 
 
 def test_missing_kafka_says_how_to_start_it(tmp_path):
-    s = Settings.from_env(platform_env(tmp_path))
+    s = Settings.from_env(ephemeral_env(tmp_path))
     with pytest.raises(ServiceUnavailable) as raised:
         require_kafka(s, timeout_s=1)
     message = str(raised.value)
@@ -75,20 +75,20 @@ def test_missing_kafka_says_how_to_start_it(tmp_path):
 def test_missing_metastore_says_how_to_start_it(tmp_path):
     from streaming.spark import get_spark
 
-    s = Settings.from_env(platform_env(tmp_path))
+    s = Settings.from_env(ephemeral_env(tmp_path))
     with pytest.raises(ServiceUnavailable, match=r"(?s)metastore.*METASTORE_PORT.*make up"):
         get_spark(s)
 
 
 def test_wait_on_a_service_that_is_not_running_says_so(tmp_path):
-    s = Settings.from_env(platform_env(tmp_path, PROMETHEUS_PORT=str(free_port())))
+    s = Settings.from_env(ephemeral_env(tmp_path, PROMETHEUS_PORT=str(free_port())))
     with pytest.raises(ServiceUnavailable, match=r"(?s)prometheus.*not running.*make up"):
         manager.wait(s, ["prometheus"], timeout_s=5)
 
 
 def test_a_service_that_cannot_start_fails_with_its_log(tmp_path, platform_settings):
     """Prometheus on a port that Kafka already holds exits at once; `up` must say why, not hang."""
-    s = Settings.from_env(platform_env(tmp_path, PROMETHEUS_PORT=str(platform_settings.kafka_port)))
+    s = Settings.from_env(ephemeral_env(tmp_path, PROMETHEUS_PORT=str(platform_settings.kafka_port)))
     try:
         with pytest.raises(ServiceUnavailable, match=r"(?s)prometheus.*address already in use"):
             manager.up(s, ["prometheus"], timeout_s=60)

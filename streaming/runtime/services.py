@@ -175,10 +175,12 @@ class SchemaRegistry(Service):
         return s.schema_registry_url
 
     def app_jar(self, s: Settings) -> Path:
-        jar = s.f1_jvm_lib_dir / "registry" / "quarkus-app" / "quarkus-run.jar"
-        if not jar.exists():
-            raise InstallError(f"Apicurio Registry is missing ({jar}). Run `make install`.")
-        return jar
+        # 3.0.x ships a runner jar beside lib/; later releases a Quarkus fast-jar (quarkus-run.jar).
+        folder = s.f1_jvm_lib_dir / "registry"
+        jars = sorted(folder.glob("*-runner.jar")) + sorted(folder.glob("quarkus-run.jar"))
+        if not jars:
+            raise InstallError(f"Apicurio Registry is missing from {folder}. Run `make install`.")
+        return jars[0]
 
     def prepare(self, s: Settings) -> None:
         self.data_dir(s).mkdir(parents=True, exist_ok=True)
@@ -188,13 +190,15 @@ class SchemaRegistry(Service):
         props = {
             "quarkus.http.host": "127.0.0.1",
             "quarkus.http.port": str(s.schema_registry_port),
-            "quarkus.management.host": "127.0.0.1",
-            "quarkus.management.port": str(s.schema_registry_management_port),
             "apicurio.storage.kind": "sql",
             "apicurio.storage.sql.kind": "h2",
             "apicurio.datasource.url": h2_url,
             "apicurio.datasource.username": "sa",
             "apicurio.datasource.password": "sa",
+            # The default pool opens 20 connections up front: far more than one local registry needs.
+            "apicurio.datasource.jdbc.initial-size": "2",
+            "apicurio.datasource.jdbc.min-size": "2",
+            "apicurio.datasource.jdbc.max-size": "10",
             "quarkus.log.console.json": "false",
             "quarkus.banner.enabled": "false",
         }
@@ -260,7 +264,8 @@ class Prometheus(Service):
         data = self.data_dir(s)
         data.mkdir(parents=True, exist_ok=True)
         template = string.Template(PROMETHEUS_TEMPLATE.read_text())
-        (data / "prometheus.yml").write_text(template.substitute(s.as_env()))
+        ports = {"KAFKA_PORT": s.kafka_port, "SCHEMA_REGISTRY_PORT": s.schema_registry_port}
+        (data / "prometheus.yml").write_text(template.substitute({**s.as_env(), **ports}))
 
     def command(self, s: Settings) -> list[str]:
         binary = shutil.which("prometheus")
