@@ -1,0 +1,18 @@
+"""The benchmark code runs end to end on a real broker (small counts; figures are not asserted)."""
+
+from __future__ import annotations
+
+from streaming.bench import run_kafka_benchmarks
+
+
+def test_kafka_benchmark_produces_every_figure(platform_settings):
+    results = run_kafka_benchmarks(platform_settings, count=2000, size=200)
+    assert set(results) == {
+        "kafka produce (confluent-kafka)",
+        "kafka produce (kafka-producer-perf-test)",
+        "ratio to kafka-producer-perf-test",
+        "kafka consume (confluent-kafka)",
+        "kafka consume (kafka-consumer-perf-test)",
+        "ratio to kafka-consumer-perf-test",
+    }
+    assert all(value > 0 for value in results.values())
