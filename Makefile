@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV ?= uv
+# `python3 -m uv` when the uv that install-system-deps.sh put in site-packages has no script on PATH.
+UV ?= $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 MVN ?= mvn
 F1 := $(UV) run --frozen f1
 PYTEST_ARGS ?=

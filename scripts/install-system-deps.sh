@@ -27,6 +27,7 @@ fi
 if ! command -v uv >/dev/null 2>&1; then
   echo "installing uv ${UV_VERSION}"
   python3 -m pip install --quiet "uv==${UV_VERSION}"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 
 java_major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
