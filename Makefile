@@ -6,6 +6,7 @@ SHELL := /bin/bash
 # `python3 -m uv` when the uv that install-system-deps.sh put in site-packages has no script on PATH.
 UV ?= $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 MVN ?= mvn
+MVN_ARGS ?=
 F1 := $(UV) run --frozen f1
 PYTEST_ARGS ?=
 SERVICE ?=
@@ -31,7 +32,7 @@ $(PY_STAMP): pyproject.toml uv.lock
 # Jars from Maven Central only: jvm/settings.xml blocks the extra repositories some poms declare.
 $(JVM_STAMP): $(JVM_POMS) jvm/settings.xml
 	rm -rf jvm/lib
-	$(MVN) -B -q -s jvm/settings.xml -f jvm/pom.xml package
+	$(MVN) -B -q -s jvm/settings.xml -f jvm/pom.xml $(MVN_ARGS) package
 	@touch $@
 
 up: install ## install on first use, start every service, create topics and tables, start Dagster

@@ -32,6 +32,9 @@ def test_spark_connector_jars_match_pyspark(lib_dir):
     delta_spark = f"delta-spark_{'.'.join(pyspark.__version__.split('.')[:2])}_2.13"
     assert spark.version_of(delta_spark) == version("delta-spark")
     assert spark.version_of("delta-storage") == version("delta-spark")
+    protobuf = [p for p in spark.paths() if p.name.startswith("spark-protobuf_2.13-")]
+    for jar in protobuf:  # opt-in (-Pspark-protobuf): not served by the registry our CI reaches
+        assert jar.name == f"spark-protobuf_2.13-{pyspark.__version__}.jar"
 
 
 def test_no_jar_clashes_with_pyspark(lib_dir):
