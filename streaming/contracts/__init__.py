@@ -1,0 +1,66 @@
+"""The telemetry contracts: Protobuf classes, JSON Schemas, registry subjects and the wire format.
+
+Records on the raw topics use the Confluent wire format, so any Kafka tool with a schema registry reads
+them: magic byte 0, the 4-byte big-endian schema id, for Protobuf the message-index list (the single
+byte 0: both root messages come first in their files), then the encoded message.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from functools import cache
+
+from streaming import topics
+from streaming.contracts.codegen import PROTO_DIR, SCHEMAS_DIR
+from streaming.contracts.generated import session_pb2, telemetry_pb2
+
+__all__ = ["session_pb2", "telemetry_pb2", "Contract", "CONTRACTS", "frame", "unframe"]
+
+MAGIC_BYTE = 0
+# Message indexes [0] in Confluent's zigzag-varint encoding: the first message of the file.
+FIRST_MESSAGE_INDEX = b"\x00"
+_HEADER = struct.Struct(">bI")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One registry subject: which schema it holds and how that schema's text is found."""
+
+    subject: str
+    schema_type: str  # PROTOBUF or JSON
+    source: str  # path under proto/ or schemas/
+
+    def schema_text(self) -> str:
+        base = PROTO_DIR if self.schema_type == "PROTOBUF" else SCHEMAS_DIR
+        return (base / self.source).read_text()
+
+
+# Subjects follow Confluent's TopicNameStrategy: <topic>-value.
+TELEMETRY_PROTOBUF = Contract(f"{topics.RAW_PROTOBUF}-value", "PROTOBUF", "f1/telemetry/v1/telemetry.proto")
+TELEMETRY_JSON = Contract(f"{topics.RAW_JSON}-value", "JSON", "f1.telemetry.v1.TelemetryEvent.json")
+SESSIONS_PROTOBUF = Contract(f"{topics.SESSIONS}-value", "PROTOBUF", "f1/telemetry/v1/session.proto")
+CONTRACTS = (TELEMETRY_PROTOBUF, TELEMETRY_JSON, SESSIONS_PROTOBUF)
+
+
+def frame(schema_id: int, payload: bytes, protobuf: bool = True) -> bytes:
+    """The Confluent wire format around an encoded message."""
+    return _HEADER.pack(MAGIC_BYTE, schema_id) + (FIRST_MESSAGE_INDEX if protobuf else b"") + payload
+
+
+def unframe(value: bytes, protobuf: bool = True) -> tuple[int, bytes]:
+    """(schema id, encoded message) of a wire-format record; ValueError if it is not one."""
+    if len(value) < 5 or value[0] != MAGIC_BYTE:
+        raise ValueError("not in the Confluent wire format (no magic byte 0)")
+    schema_id = _HEADER.unpack_from(value)[1]
+    if protobuf:
+        if value[5:6] != FIRST_MESSAGE_INDEX:
+            raise ValueError("unexpected Protobuf message indexes")
+        return schema_id, value[6:]
+    return schema_id, value[5:]
+
+
+@cache
+def telemetry_json_schema() -> dict:
+    return json.loads(TELEMETRY_JSON.schema_text())

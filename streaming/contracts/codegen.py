@@ -1,0 +1,178 @@
+"""Generate everything derived from the Protobuf contracts in proto/: one source of truth.
+
+* Python classes (`streaming/contracts/generated/*_pb2.py`), by protoc from grpcio-tools.
+* JSON Schemas, draft 2020-12 (`schemas/<full message name>.json`), for the JSON encoding of the same
+  events: snake_case field names, enums by name, 64-bit integers as JSON integers, the oneof payload as
+  one nested object. Fields without explicit presence are required; proto3 `optional` fields and oneof
+  members are not. Comments in the .proto become descriptions.
+
+`f1 contracts generate` rewrites the files; `f1 contracts generate --check` fails when the committed ones
+differ from what the generator makes (a test runs it too).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2
+
+from streaming.settings import PROJECT_ROOT
+
+PROTO_DIR = PROJECT_ROOT / "proto"
+PROTO_FILES = ("f1/telemetry/v1/telemetry.proto", "f1/telemetry/v1/session.proto")
+GENERATED_DIR = Path(__file__).parent / "generated"
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+# The top-level messages that travel on topics, one JSON Schema each.
+ROOT_MESSAGES = ("f1.telemetry.v1.TelemetryEvent", "f1.telemetry.v1.SessionInfo")
+
+FDP = descriptor_pb2.FieldDescriptorProto
+_INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
+_UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
+_INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+_UINT64 = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
+_SCALARS = {
+    FDP.TYPE_DOUBLE: {"type": "number"},
+    FDP.TYPE_FLOAT: {"type": "number"},
+    FDP.TYPE_INT32: _INT32, FDP.TYPE_SINT32: _INT32, FDP.TYPE_SFIXED32: _INT32,
+    FDP.TYPE_UINT32: _UINT32, FDP.TYPE_FIXED32: _UINT32,
+    FDP.TYPE_INT64: _INT64, FDP.TYPE_SINT64: _INT64, FDP.TYPE_SFIXED64: _INT64,
+    FDP.TYPE_UINT64: _UINT64, FDP.TYPE_FIXED64: _UINT64,
+    FDP.TYPE_BOOL: {"type": "boolean"},
+    FDP.TYPE_STRING: {"type": "string"},
+    FDP.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+}
+
+
+def _protoc(args: list[str]) -> None:
+    from grpc_tools import protoc  # dev dependency: only generation needs it
+
+    include = str(Path(protoc.__file__).parent / "_proto")
+    code = protoc.main(["protoc", f"-I{PROTO_DIR}", f"-I{include}", *args, *PROTO_FILES])
+    if code != 0:
+        raise RuntimeError(f"protoc failed with exit code {code}")
+
+
+def descriptor_set() -> descriptor_pb2.FileDescriptorSet:
+    """The contracts' descriptors, with comments (source info)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "contracts.desc"
+        _protoc([f"--descriptor_set_out={out}", "--include_source_info"])
+        return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+
+
+def _comments(file: descriptor_pb2.FileDescriptorProto) -> dict[tuple[int, ...], str]:
+    result = {}
+    for location in file.source_code_info.location:
+        text = (location.leading_comments or location.trailing_comments).strip()
+        if text:
+            result[tuple(location.path)] = " ".join(line.strip() for line in text.splitlines())
+    return result
+
+
+class _SchemaBuilder:
+    """Turns message descriptors into JSON Schema definitions."""
+
+    def __init__(self, files: list[descriptor_pb2.FileDescriptorProto]):
+        self.messages, self.enums, self.docs = {}, {}, {}
+        for file in files:
+            comments = _comments(file)
+            # Paths per descriptor.proto: 4 = message_type, 5 = enum_type, 2 = field.
+            for i, message in enumerate(file.message_type):
+                name = f"{file.package}.{message.name}"
+                self.messages[name] = message
+                self.docs[name] = comments.get((4, i), "")
+                for j, field in enumerate(message.field):
+                    self.docs[f"{name}.{field.name}"] = comments.get((4, i, 2, j), "")
+            for i, enum in enumerate(file.enum_type):
+                name = f"{file.package}.{enum.name}"
+                self.enums[name] = enum
+                self.docs[name] = comments.get((5, i), "")
+
+    def schema(self, root: str) -> dict:
+        defs: dict[str, dict] = {}
+        body = self._message(root, defs)
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": root, **body}
+        if defs:
+            schema["$defs"] = dict(sorted(defs.items()))
+        return schema
+
+    def _message(self, name: str, defs: dict) -> dict:
+        message = self.messages[name]
+        properties, required, oneofs = {}, [], {}
+        for field in message.field:
+            spec = self._field(field, defs)
+            doc = self.docs.get(f"{name}.{field.name}")
+            properties[field.name] = {**spec, "description": doc} if doc else spec
+            if field.HasField("oneof_index") and not field.proto3_optional:
+                oneofs.setdefault(field.oneof_index, []).append(field.name)
+            elif not field.proto3_optional:
+                required.append(field.name)
+        schema: dict = {"type": "object"}
+        if self.docs.get(name):
+            schema["description"] = self.docs[name]
+        schema |= {"properties": properties, "required": required, "additionalProperties": False}
+        for members in oneofs.values():
+            schema.setdefault("allOf", []).append({"oneOf": [{"required": [m]} for m in members]})
+        return schema
+
+    def _field(self, field: descriptor_pb2.FieldDescriptorProto, defs: dict) -> dict:
+        if field.type == FDP.TYPE_MESSAGE:
+            ref = field.type_name.lstrip(".")
+            if ref not in defs:
+                defs[ref] = {}  # placeholder first: guards against recursion
+                defs[ref] = self._message(ref, defs)
+            item = {"$ref": f"#/$defs/{ref}"}
+        elif field.type == FDP.TYPE_ENUM:
+            ref = field.type_name.lstrip(".")
+            enum = self.enums[ref]
+            defs[ref] = {"type": "string", "enum": [value.name for value in enum.value]}
+            if self.docs.get(ref):
+                defs[ref]["description"] = self.docs[ref]
+            item = {"$ref": f"#/$defs/{ref}"}
+        else:
+            item = dict(_SCALARS[field.type])
+        if field.label == FDP.LABEL_REPEATED:
+            return {"type": "array", "items": item}
+        return item
+
+
+def json_schemas(files: list[descriptor_pb2.FileDescriptorProto]) -> dict[str, str]:
+    """{file name: JSON text} for every root message."""
+    builder = _SchemaBuilder(files)
+    return {f"{root}.json": json.dumps(builder.schema(root), indent=2) + "\n" for root in ROOT_MESSAGES}
+
+
+def generate(generated_dir: Path = GENERATED_DIR, schemas_dir: Path = SCHEMAS_DIR) -> list[Path]:
+    """Write the Python classes and JSON Schemas; returns the files written."""
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        _protoc([f"--python_out={tmp}", f"--pyi_out={tmp}"])
+        generated_dir.mkdir(parents=True, exist_ok=True)
+        for source in sorted(Path(tmp).rglob("*_pb2.py*")):
+            target = generated_dir / source.name
+            shutil.copyfile(source, target)
+            written.append(target)
+    init = generated_dir / "__init__.py"
+    init.write_text('"""Generated by `f1 contracts generate` from proto/. Do not edit."""\n')
+    written.append(init)
+    schemas_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in json_schemas(list(descriptor_set().file)).items():
+        target = schemas_dir / name
+        target.write_text(text)
+        written.append(target)
+    return written
+
+
+def check() -> list[str]:
+    """The committed generated files that differ from a fresh generation (empty when in sync)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = generate(Path(tmp) / "generated", Path(tmp) / "schemas")
+        stale = []
+        for path in fresh:
+            committed = (GENERATED_DIR if path.parent.name == "generated" else SCHEMAS_DIR) / path.name
+            if not committed.exists() or committed.read_bytes() != path.read_bytes():
+                stale.append(str(committed.relative_to(PROJECT_ROOT)))
+        return stale
