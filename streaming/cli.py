@@ -93,10 +93,13 @@ def cmd_logs(s: Settings, args) -> int:
 
 def cmd_init(s: Settings, args) -> int:
     from streaming.catalog import create_databases
+    from streaming.contracts.registration import register_contracts
     from streaming.topics import create_topics
 
     for topic, state in create_topics(s).items():
         print(f"topic {topic}: {state}")
+    for subject, schema_id in register_contracts(s).items():
+        print(f"schema {subject}: id {schema_id} (BACKWARD)")
     if not args.skip_spark:
         for database in create_databases(s):
             print(f"database {database}: ready")
@@ -112,6 +115,30 @@ def cmd_reset(s: Settings, args) -> int:
             shutil.rmtree(path, ignore_errors=True)
             print(f"removed {path}")
     return 0
+
+
+def cmd_contracts_generate(s: Settings | None, args) -> int:
+    from streaming.contracts.codegen import check, generate
+
+    if args.check:
+        stale = check()
+        for path in stale:
+            print(f"out of date: {path}")
+        if stale:
+            print("run `uv run f1 contracts generate` and commit the result", file=sys.stderr)
+        return 1 if stale else 0
+    for path in generate():
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_contracts_check(s: Settings, args) -> int:
+    from streaming.contracts.registration import check_contracts
+
+    results = check_contracts(s)
+    for result in results:
+        print(f"{'ok  ' if result.compatible else 'FAIL'} {result.subject}: {result.detail}")
+    return 0 if all(r.compatible for r in results) else 1
 
 
 def cmd_env_example(s: Settings | None, args) -> int:
@@ -138,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=180, help="seconds to wait for each service")
     p.set_defaults(func=cmd_wait)
 
-    p = sub.add_parser("init", help="create Kafka topics and the catalog's databases (idempotent)")
+    p = sub.add_parser(
+        "init", help="create topics, register the contracts, create the databases (idempotent)"
+    )
     p.add_argument("--skip-spark", action="store_true", help="only create topics")
     p.set_defaults(func=cmd_init)
 
@@ -159,6 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reset", help="stop everything and delete all local state")
     p.set_defaults(func=cmd_reset)
+
+    from streaming.simulator.cli import add_replay_parser, add_simulate_parser
+
+    add_simulate_parser(sub)
+    add_replay_parser(sub)
+
+    p = sub.add_parser(
+        "contracts", help="generate derived contract files, or check changes against the registry"
+    )
+    csub = p.add_subparsers(dest="contracts_command", required=True)
+    g = csub.add_parser("generate", help="regenerate Python classes and JSON Schemas from proto/")
+    g.add_argument("--check", action="store_true", help="fail if the committed files are out of date")
+    g.set_defaults(func=cmd_contracts_generate, no_settings=True)
+    c = csub.add_parser("check", help="test the working tree's contracts against the registry (BACKWARD)")
+    c.set_defaults(func=cmd_contracts_check)
 
     p = sub.add_parser("env-example", help="print .env.example generated from the settings")
     p.set_defaults(func=cmd_env_example, no_settings=True)

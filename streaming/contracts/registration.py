@@ -1,4 +1,4 @@
-"""Register the contracts in the schema registry (`f1 init`) and check changes against it (`f1 contracts check`).
+"""Register the contracts in the registry (`f1 init`) and check changes against it (`f1 contracts check`).
 
 Every subject has compatibility BACKWARD: consumers on the new schema must read data written with the
 previous one, so a contract change can be deployed before its producers are.
@@ -39,7 +39,8 @@ def schema_ids(s: Settings, contracts: tuple[Contract, ...] = CONTRACTS) -> dict
             ids[contract.subject] = client.get_latest_version(contract.subject).schema_id
         except SchemaRegistryError as error:
             raise SchemaRegistryError(
-                error.http_status_code, error.error_code,
+                error.http_status_code,
+                error.error_code,
                 f"subject {contract.subject} is not registered ({error.error_message}); run `make init`",
             ) from None
     return ids
@@ -64,9 +65,15 @@ def check_contracts(
         try:
             client.get_latest_version(contract.subject)
         except SchemaRegistryError:
-            results.append(CompatibilityResult(contract.subject, True, "not registered yet: will be version 1"))
+            results.append(
+                CompatibilityResult(contract.subject, True, "not registered yet: will be version 1")
+            )
             continue
         ok = client.test_compatibility(contract.subject, schema)
-        detail = f"{COMPATIBILITY}-compatible with the latest version" if ok else f"breaks {COMPATIBILITY} compatibility"
+        detail = (
+            f"{COMPATIBILITY}-compatible with the latest version"
+            if ok
+            else f"breaks {COMPATIBILITY} compatibility"
+        )
         results.append(CompatibilityResult(contract.subject, ok, detail))
     return results
