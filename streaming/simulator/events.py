@@ -1,7 +1,9 @@
 """Turn the race's state into telemetry events at the contract's rates, as columns.
 
-Per car: power_unit every tick (50 Hz), dynamics every 2nd (20 Hz), position and aerodynamics every 5th
-(10 Hz), tire every 10th for each of the four corners (5 Hz x 4), system events as they happen. Each
+Per car: power_unit every tick (50 Hz), dynamics every 50 ms (20 Hz), position and aerodynamics every 5th
+tick (10 Hz), tire every 10th for each of the four corners (5 Hz x 4), system events as they happen.
+Dynamics at 20 Hz do not fall on the 20 ms ticks every other time: those samples (at +50 ms within each
+100 ms) are interpolated between the ticks at +40 ms and +60 ms and stamped +50 ms. Each
 tick yields one `EventBlock` per event type: numpy columns with one row per event, so that encoding can
 be vectorised. Every event gets the next per-car sequence number; its event id is derived from the
 session, car and sequence, so a run is the same, byte for byte, for the same seed and start time.
@@ -27,8 +29,9 @@ EVENT_TYPE_NAMES = {
     AERODYNAMICS: "aerodynamics",
     SYSTEM: "system",
 }
-# Emission period in ticks (50 Hz base): the contract's rates.
-EVERY_TICKS = {POWER_UNIT: 1, DYNAMICS: 2, POSITION: 5, AERODYNAMICS: 5, TIRE: 10}
+# Emission period in ticks (50 Hz base) of the types that fall on ticks; dynamics: see the docstring.
+EVERY_TICKS = {POWER_UNIT: 1, POSITION: 5, AERODYNAMICS: 5, TIRE: 10}
+TICK_MS = 1000 // 50
 PER_SECOND_PER_CAR = {POSITION: 10, DYNAMICS: 20, POWER_UNIT: 50, TIRE: 20, AERODYNAMICS: 10}
 # Transmission latency from the car to the trackside producer, stamped as producer time.
 PRODUCER_LATENCY_NS = 3_000_000
@@ -97,12 +100,16 @@ class EventSource:
             block = self._block(SYSTEM, np.array([record.car]), time_ns)
             block.system = [record]
             blocks.append(block)
-        cars = np.nonzero(~st.finished)[0]
+        cars = np.nonzero(self.race.moving(time_ns - TICK_MS * 1_000_000))[0]
         if len(cars) == 0:
             return blocks
+        phase = tick % 5  # ticks at +0, +20, +40, +60, +80 ms of each 100 ms
+        if phase == 2:
+            self._dynamics_before = self._dynamics_columns(np.arange(self.race.n))
+        if phase in (0, 3):
+            # Dynamics first: the +50 ms sample is stamped before this tick's other events.
+            blocks.append(self._dynamics(cars, time_ns, interpolate=phase == 3))
         blocks.append(self._power_unit(cars, time_ns))
-        if tick % EVERY_TICKS[DYNAMICS] == 0:
-            blocks.append(self._dynamics(cars, time_ns))
         if tick % EVERY_TICKS[POSITION] == 0:
             blocks.append(self._position(cars, time_ns))
             blocks.append(self._aerodynamics(cars, time_ns))
@@ -126,12 +133,11 @@ class EventSource:
         }
         return block
 
-    def _dynamics(self, cars: np.ndarray, time_ns: int) -> EventBlock:
+    def _dynamics_columns(self, cars: np.ndarray) -> dict[str, np.ndarray]:
         race, st = self.race, self.race.state
         curvature = race.track.sample(race.lap_distance()[cars], race.track.curvature)
         v = st.v[cars]
-        block = self._block(DYNAMICS, cars, time_ns)
-        block.columns = {
+        return {
             "speed_kmh": v * 3.6,
             "throttle_pct": st.throttle[cars],
             "brake_pct": st.brake[cars],
@@ -142,6 +148,17 @@ class EventSource:
             "lateral_g": v**2 * curvature / 9.81,
             "longitudinal_g": st.accel[cars] / 9.81,
         }
+
+    def _dynamics(self, cars: np.ndarray, time_ns: int, interpolate: bool) -> EventBlock:
+        columns = self._dynamics_columns(cars)
+        if interpolate:  # halfway between the previous tick and this one
+            before = self._dynamics_before
+            for name, values in columns.items():
+                if name != "gear":
+                    columns[name] = (values + before[name][cars]) * 0.5
+            time_ns -= TICK_MS * 1_000_000 // 2
+        block = self._block(DYNAMICS, cars, time_ns)
+        block.columns = columns
         return block
 
     def _position(self, cars: np.ndarray, time_ns: int) -> EventBlock:

@@ -47,6 +47,8 @@ DRS_FROM_LAP = 3
 _SHIFT_KMH = np.array([80, 120, 155, 190, 225, 262, 300])
 _GEAR_TOP_KMH = np.array([0, 95, 135, 172, 208, 245, 283, 322, 370])
 SLOW_EVERY_TICKS = 5
+COOLDOWN_NS = 10_000_000_000  # after the flag, cars send telemetry for 10 more seconds
+COOLDOWN_PACE = 0.6
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class Race:
         self.boundary_m = np.array([b for b, _ in self.boundaries])
         self.pace_factor = np.ones(n)
         self.finish_rank = np.zeros(n)
+        self.cooldown_until_ns = np.zeros(n, dtype=np.int64)
 
     # -- strategy ---------------------------------------------------------------------------------
     def _strategy(self, r: random.Random) -> list[tuple[int, int]]:
@@ -187,7 +190,7 @@ class Race:
         st, track = self.state, self.track
         t0_ns = self.time_ns
         system, self.pending_system = self.pending_system, []
-        active = ~st.finished
+        active = self.moving(t0_ns)
         s = self.lap_distance()
         slow_step = self.tick_index % SLOW_EVERY_TICKS == 0
         if slow_step:  # what changes slowly is updated at 10 Hz
@@ -198,6 +201,7 @@ class Race:
         in_pit = st.pit_phase > 0
         v_target = np.where(in_pit, np.minimum(v_target, PIT_SPEED_LIMIT_MS), v_target)
         v_target = np.where(st.pit_phase == 2, 0.0, v_target)
+        v_target = np.where(st.finished, v_target * COOLDOWN_PACE, v_target)
 
         # Acceleration and braking limits.
         accel_max = np.minimum(740_000.0 / (800.0 * np.maximum(st.v, 5.0)), 12.0)
@@ -226,9 +230,13 @@ class Race:
         if slow_step:
             self._positions()
         self.tick_index += 1
-        if st.finished.all():
+        if st.finished.all() and not active.any():
             self.done = True
         return system
+
+    def moving(self, time_ns: int) -> np.ndarray:
+        """Cars still on the move (and sending telemetry): racing, or on their cool-down after the flag."""
+        return ~self.state.finished | (time_ns < self.cooldown_until_ns)
 
     def _slow_update(self, s: np.ndarray) -> None:
         """Pace, DRS, tyres and fuel: they change slowly, so 10 Hz is plenty."""
@@ -327,6 +335,10 @@ class Race:
             system.append(SystemRecord(car, 6, {"flag": 6, "lap_number": lap}))  # FLAG chequered
             system.append(SystemRecord(car, 10, {"lap_number": lap}))  # SESSION_END
             self._close_stint(car, lap)
+            # The car carries on for a short cool-down, on a new lap number, so that the final line
+            # crossing shows in its position events as every other one does.
+            self.cooldown_until_ns[car] = t_ns + COOLDOWN_NS
+            st.lap[car] = lap + 1
             return
         st.lap[car] = lap + 1
 
