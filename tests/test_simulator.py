@@ -35,8 +35,8 @@ def short_race():
     """A complete 6-lap race of 12 cars, decoded: (race, events by car, all values)."""
     config = RaceConfig(cars=12, laps=6, seed=11, start_time_ns=START_NS)
     events, values = defaultdict(list), []
-    for _, blocks, encoded in run(config):
-        for block, vals in zip(blocks, encoded, strict=True):
+    for _, _, encoded in run(config):
+        for vals in encoded:
             for value in vals:
                 msg = pb.TelemetryEvent.FromString(unframe(value)[1])
                 events[msg.car_number].append(msg)

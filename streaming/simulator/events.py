@@ -94,7 +94,6 @@ class EventSource:
 
     def tick_blocks(self, tick: int, time_ns: int, system: list[SystemRecord]) -> list[EventBlock]:
         """The event blocks of the tick that the race has just computed (state as of `time_ns`)."""
-        st = self.race.state
         blocks = []
         for record in system:  # one block per record: sequence numbers stay in emission order
             block = self._block(SYSTEM, np.array([record.car]), time_ns)
