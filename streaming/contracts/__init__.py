@@ -36,6 +36,21 @@ class Contract:
         base = PROTO_DIR if self.schema_type == "PROTOBUF" else SCHEMAS_DIR
         return (base / self.source).read_text()
 
+    def registry_text(self, text: str | None = None) -> str:
+        """The schema as the registry holds it.
+
+        Apicurio 3.0's JSON Schema compatibility checker knows drafts 4 to 7 only and fails on a
+        `$schema` of 2020-12 ("could not determine version"). The generated schemas use only keywords
+        that mean the same in draft 7 and 2020-12 (`$defs` is reached by a plain JSON pointer), so the
+        registry gets them without the `$schema` line; tests validate events under both drafts.
+        """
+        text = self.schema_text() if text is None else text
+        if self.schema_type != "JSON":
+            return text
+        schema = json.loads(text)
+        schema.pop("$schema", None)
+        return json.dumps(schema, indent=2) + "\n"
+
 
 # Subjects follow Confluent's TopicNameStrategy: <topic>-value.
 TELEMETRY_PROTOBUF = Contract(f"{topics.RAW_PROTOBUF}-value", "PROTOBUF", "f1/telemetry/v1/telemetry.proto")

@@ -25,7 +25,7 @@ def register_contracts(s: Settings, contracts: tuple[Contract, ...] = CONTRACTS)
     for contract in contracts:
         client.set_compatibility(contract.subject, COMPATIBILITY)
         ids[contract.subject] = client.register_schema(
-            contract.subject, Schema(contract.schema_text(), contract.schema_type)
+            contract.subject, Schema(contract.registry_text(), contract.schema_type)
         )
     return ids
 
@@ -60,7 +60,7 @@ def check_contracts(
     client = registry_client(s)
     results = []
     for contract in contracts:
-        text = (texts or {}).get(contract.subject) or contract.schema_text()
+        text = contract.registry_text((texts or {}).get(contract.subject))
         schema = Schema(text, contract.schema_type)
         try:
             client.get_latest_version(contract.subject)

@@ -270,7 +270,12 @@ def simulate(
             if on_tick:
                 on_tick(tick)
             pacer.wait((tick + 1) / TICK_HZ, stop)
-        send_all(injector.due(None), race.time_ns)  # what was still held back goes out at the end
+        # What is still held back goes out when it is due, after the race: late is late.
+        for record in injector.due(None):
+            if stop.is_set():
+                break
+            pacer.wait(record.due_tick / TICK_HZ, stop)
+            send_all([record], first_ns + record.due_tick * TICK_NS)
     finally:
         if writer is not None:
             writer.close()
