@@ -67,7 +67,7 @@ format: $(PY_STAMP) ## format the code
 	$(UV) run --frozen ruff check --fix .
 
 bench: install ## benchmark the platform's pieces and print each figure
-	$(UV) run --frozen python -m streaming.bench
+	$(F1) bench
 
 env-example: $(PY_STAMP) ## regenerate .env.example from streaming/settings.py
 	$(F1) env-example > .env.example

@@ -1,11 +1,12 @@
-"""`make bench`: throughput of the platform's Kafka clients against Kafka's own perf tools.
+"""`make bench` / `f1 bench`: the platform's throughput against Kafka's own perf tools.
 
-It starts a throwaway broker on free loopback ports (or uses the configured one with --use-running),
-produces telemetry-sized keyed records with the same client settings the platform's producers use, reads
-them back, and runs kafka-producer-perf-test / kafka-consumer-perf-test on the same broker as the
-baseline. Each figure is printed on its own line with its unit; --json also writes them to a file.
-
-Later benchmarks (simulator, bronze/silver pipeline, gold) add their figures here.
+Benchmarks (each starts a throwaway broker and registry on free loopback ports, or uses the configured
+platform with --use-running):
+  produce  the simulator as fast as possible into Kafka (50 cars, Protobuf), against
+           kafka-producer-perf-test with records of the same size and the same producer settings;
+  kafka    plain confluent-kafka produce and consume of telemetry-sized records against
+           kafka-producer-perf-test and kafka-consumer-perf-test.
+Each figure is printed on its own line with its unit; --json also writes them to a file.
 """
 
 from __future__ import annotations
@@ -22,16 +23,9 @@ from pathlib import Path
 from streaming.jars import jar_set
 from streaming.runtime.ephemeral import ephemeral_platform
 from streaming.settings import Settings
+from streaming.simulator.runner import PRODUCER_CONFIG
 from streaming.topics import TopicSpec, create_topics
 
-# The producer settings of the platform's telemetry producers: durable, ordered per car, batched.
-PRODUCER_CONFIG = {
-    "acks": "all",
-    "enable.idempotence": True,
-    "compression.type": "lz4",
-    "linger.ms": 5,
-    "batch.size": 262144,
-}
 CARS = 50
 
 
@@ -96,7 +90,7 @@ def _kafka_tool(s: Settings, main_class: str, args: list[str]) -> str:
 
 
 def bench_kafka_producer_perf_test(s: Settings, topic: str, count: int, size: int) -> float:
-    props = [f"{k}={str(v).lower()}" for k, v in PRODUCER_CONFIG.items()]
+    props = [f"{k}={str(v).lower()}" for k, v in PRODUCER_CONFIG.items() if k in _JAVA_PRODUCER_KEYS]
     out = _kafka_tool(
         s,
         "org.apache.kafka.tools.ProducerPerformance",
@@ -116,6 +110,10 @@ def bench_kafka_producer_perf_test(s: Settings, topic: str, count: int, size: in
     )
     final = [line for line in out.splitlines() if "records sent" in line][-1]
     return float(re.search(r"([\d.]+) records/sec", final).group(1))
+
+
+# The producer settings that the Java client shares with librdkafka.
+_JAVA_PRODUCER_KEYS = {"acks", "enable.idempotence", "compression.type", "linger.ms", "batch.size"}
 
 
 def bench_kafka_consumer_perf_test(s: Settings, topic: str, count: int) -> float:
@@ -158,34 +156,85 @@ def run_kafka_benchmarks(s: Settings, count: int, size: int) -> dict[str, float]
     }
 
 
+def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]:
+    """The simulator as fast as possible into Kafka, and Kafka's own tool with records of the same size."""
+    from streaming.contracts.registration import register_contracts
+    from streaming.simulator.race import RaceConfig
+    from streaming.simulator.runner import KafkaSink, simulate
+    from streaming.topics import create_topics
+
+    create_topics(s)
+    ids = register_contracts(s)
+    result = simulate(
+        RaceConfig(cars=cars, laps=laps, seed=2026), ids, KafkaSink(s.kafka_bootstrap_servers), speed=0
+    )
+    record_size = round(result.bytes_sent / result.records_sent)
+    baseline_topic = f"bench.perf.{uuid.uuid4().hex[:6]}"
+    create_topics(s, [TopicSpec(baseline_topic, s.kafka_topic_partitions, {})])
+    baseline = bench_kafka_producer_perf_test(
+        s, baseline_topic, min(result.records_sent, 1_000_000), record_size
+    )
+    ours = result.records_sent / result.seconds
+    return {
+        "simulated events": float(result.events),
+        "average record size": float(record_size),
+        "simulator produce (protobuf, 50 Hz physics, 1 process)": ours,
+        "simulator produce throughput": result.bytes_sent / result.seconds / 1e6,
+        "kafka-producer-perf-test (same record size and settings)": baseline,
+        "ratio to kafka-producer-perf-test": ours / baseline,
+    }
+
+
+_UNITS = {
+    "average record size": "bytes",
+    "simulated events": "events",
+    "simulator produce throughput": "MB/s",
+}
+
+
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
         if name.startswith("ratio"):
             print(f"{name}: {value:.2f}")
+        elif name in _UNITS:
+            print(
+                f"{name}: {value:,.1f} {_UNITS[name]}"
+                if _UNITS[name] == "MB/s"
+                else f"{name}: {value:.0f} {_UNITS[name]}"
+            )
         else:
             print(f"{name}: {value:.0f} events/s")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="f1-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="f1 bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--events", type=int, default=500_000, help="records per run")
-    parser.add_argument("--record-size", type=int, default=200, help="bytes per record (a telemetry event)")
-    parser.add_argument("--use-running", action="store_true", help="use the configured broker (make up)")
+    parser.add_argument("which", nargs="?", choices=("all", "produce", "kafka"), default="all")
+    parser.add_argument("--events", type=int, default=500_000, help="records per run of the kafka benchmark")
+    parser.add_argument("--record-size", type=int, default=160, help="bytes per record (kafka benchmark)")
+    parser.add_argument("--cars", type=int, default=50, help="cars (produce benchmark)")
+    parser.add_argument("--laps", type=int, default=2, help="laps (produce benchmark)")
+    parser.add_argument("--use-running", action="store_true", help="use the configured platform (make up)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
-    print(f"events per run: {args.events}")
-    print(f"record size: {args.record_size} bytes")
+    def run(settings: Settings) -> dict[str, float]:
+        results: dict[str, float] = {}
+        if args.which in ("all", "produce"):
+            results |= run_produce_benchmark(settings, args.cars, args.laps)
+        if args.which in ("all", "kafka"):
+            results |= run_kafka_benchmarks(settings, args.events, args.record_size)
+        return results
+
     if args.use_running:
-        results = run_kafka_benchmarks(Settings.from_env(), args.events, args.record_size)
+        results = run(Settings.from_env())
     else:
         with (
             tempfile.TemporaryDirectory(prefix="f1-bench-") as state,
-            ephemeral_platform(Path(state), ["kafka"], KAFKA_TOPIC_PARTITIONS="6") as settings,
+            ephemeral_platform(Path(state), ["kafka", "registry"], KAFKA_TOPIC_PARTITIONS="6") as settings,
         ):
-            results = run_kafka_benchmarks(settings, args.events, args.record_size)
+            results = run(settings)
     _print(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

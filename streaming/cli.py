@@ -2,7 +2,12 @@
 
 f1 up [SERVICE...]      start services (default: F1_SERVICES) and wait until healthy
 f1 wait [SERVICE...]    wait until services are healthy
-f1 init                 create topics and the catalog's databases (idempotent)
+f1 init                 create topics, register the contracts, create the databases (idempotent)
+f1 simulate             simulate a race and stream its telemetry into Kafka
+f1 replay FILE          replay a recording into Kafka, byte for byte
+f1 contracts generate   regenerate classes and JSON Schemas from proto/ (--check: fail if stale)
+f1 contracts check      test changed contracts against the registry before deploying them
+f1 bench [WHICH]        benchmarks, each figure on its own line (--json FILE to keep them)
 f1 status               what runs where, health and memory
 f1 logs [SERVICE]       print (or follow) service logs
 f1 down [SERVICE...]    stop services
@@ -141,6 +146,12 @@ def cmd_contracts_check(s: Settings, args) -> int:
     return 0 if all(r.compatible for r in results) else 1
 
 
+def cmd_bench(s: Settings | None, args) -> int:
+    from streaming.bench import main as bench_main
+
+    return bench_main(args.args)
+
+
 def cmd_env_example(s: Settings | None, args) -> int:
     sys.stdout.write(render_env_example())
     return 0
@@ -203,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_contracts_generate, no_settings=True)
     c = csub.add_parser("check", help="test the working tree's contracts against the registry (BACKWARD)")
     c.set_defaults(func=cmd_contracts_check)
+
+    p = sub.add_parser(
+        "bench", help="benchmarks, each figure on its own line (`f1 bench --help`)", add_help=False
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench, no_settings=True)
 
     p = sub.add_parser("env-example", help="print .env.example generated from the settings")
     p.set_defaults(func=cmd_env_example, no_settings=True)

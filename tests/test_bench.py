@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streaming.bench import run_kafka_benchmarks
+from streaming.bench import run_kafka_benchmarks, run_produce_benchmark
 
 
 def test_kafka_benchmark_produces_every_figure(platform_settings):
@@ -15,4 +15,11 @@ def test_kafka_benchmark_produces_every_figure(platform_settings):
         "kafka consume (kafka-consumer-perf-test)",
         "ratio to kafka-consumer-perf-test",
     }
+    assert all(value > 0 for value in results.values())
+
+
+def test_produce_benchmark_produces_every_figure(platform_settings):
+    results = run_produce_benchmark(platform_settings, cars=4, laps=1)
+    assert results["simulated events"] > 10_000
+    assert 100 < results["average record size"] < 250
     assert all(value > 0 for value in results.values())
