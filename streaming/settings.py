@@ -26,7 +26,7 @@ _SPARK_MASTER = re.compile(
 _MEMORY = re.compile(r"^\d+[kmgtKMGT]?$")
 _STORAGE_SCHEMES = ("file", "s3a", "abfss", "gs", "hdfs")
 # The local services, in start order; streaming/runtime/services.py defines one of each.
-SERVICE_NAMES = ("kafka", "registry", "metastore", "prometheus", "dagster")
+SERVICE_NAMES = ("kafka", "registry", "metastore", "prometheus", "dagster", "simulator")
 
 
 class _Invalid(ValueError):
@@ -128,6 +128,32 @@ def _service_list(raw: str) -> tuple[str, ...]:
     raise _Invalid("a comma-separated list of: " + ", ".join(SERVICE_NAMES))
 
 
+def _non_negative_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value >= 0:
+        return value
+    raise _Invalid("a number, 0 or more")
+
+
+def _laps(raw: str) -> int:
+    if raw.isdigit() and 1 <= int(raw) <= 120:
+        return int(raw)
+    raise _Invalid("a whole number of laps from 1 to 120")
+
+
+def _fault_rates(raw: str) -> str:
+    from streaming.simulator.faults import FaultRates
+
+    try:
+        FaultRates.parse(raw)
+    except ValueError as error:
+        raise _Invalid(f"fault rates such as duplicate=0.01,late=0.001 ({error})") from None
+    return raw
+
+
 def _jvm_opts(raw: str) -> str:
     if all(token.startswith("-") for token in raw.split()):
         return raw
@@ -178,7 +204,7 @@ VARIABLES: list[Variable] = [
         ),
         (
             "F1_SERVICES",
-            "kafka,registry,metastore,prometheus,dagster",
+            "kafka,registry,metastore,prometheus,dagster,simulator",
             _service_list,
             "Which local services `make up` starts, in order.",
         ),
@@ -255,6 +281,15 @@ VARIABLES: list[Variable] = [
         ("PROMETHEUS_PORT", "9090", _port, "Port of the local Prometheus."),
         ("METRICS_EXPORTER_PORT", "9108", _port, "Port of the streaming jobs' Prometheus exporter."),
     ),
+    *_vars(
+        "Simulator (the `simulator` service of `make up`, and the defaults of `f1 simulate`)",
+        ("SIMULATOR_CARS", "50", _positive_int, "Cars on the grid."),
+        ("SIMULATOR_LAPS", "53", _laps, "Race distance in laps; the service starts a new race after each."),
+        ("SIMULATOR_SPEED", "1", _non_negative_float, "1 real time, N times faster, 0 as fast as possible."),
+        ("SIMULATOR_ENCODING", "protobuf", _one_of("protobuf", "json"), "Encoding of the raw events."),
+        ("SIMULATOR_FAULTS", "", _fault_rates, "Fault rates per event, e.g. duplicate=0.001,late=0.0005."),
+        ("SIMULATOR_SEED", "1", _positive_int, "Seed of the first race; the service adds 1 per race."),
+    ),
 ]
 
 
@@ -288,6 +323,12 @@ class Settings:
     dagster_port: int
     prometheus_port: int
     metrics_exporter_port: int
+    simulator_cars: int
+    simulator_laps: int
+    simulator_speed: float
+    simulator_encoding: str
+    simulator_faults: str
+    simulator_seed: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import urllib.request
 
 import pytest
 
+from streaming import topics
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import ephemeral_env
 from streaming.runtime.services import tcp_open
@@ -28,6 +30,26 @@ def make(target: str, env: dict[str, str], timeout_s: float = 900) -> subprocess
     )
     assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result
+
+
+def _raw_events_flowing(settings: Settings) -> bool:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "roundtrip"})
+    try:
+        for _ in range(60):
+            partitions = (
+                consumer.list_topics(topics.RAW_PROTOBUF, timeout=10).topics[topics.RAW_PROTOBUF].partitions
+            )
+            ends = [
+                consumer.get_watermark_offsets(TopicPartition(topics.RAW_PROTOBUF, p))[1] for p in partitions
+            ]
+            if sum(ends) > 1000:
+                return True
+            time.sleep(1)
+        return False
+    finally:
+        consumer.close()
 
 
 def test_make_up_wait_status_down_round_trip(tmp_path):
@@ -54,6 +76,7 @@ def test_make_up_wait_status_down_round_trip(tmp_path):
             assert "dagster_webserver_version" in r.read().decode()
         for name in SERVICE_NAMES:
             assert (settings.logs_dir / f"{name}.log").stat().st_size > 0
+        assert _raw_events_flowing(settings), "the simulator service sends no events"
     finally:
         down = make("down", env)
     assert "stopped:" in down.stdout

@@ -322,7 +322,34 @@ class Dagster(Service):
         return http_ok(f"{self.endpoint(s)}/server_info")
 
 
+class Simulator(Service):
+    """`f1 simulate --loop`: race after race into Kafka at SIMULATOR_SPEED, with the SIMULATOR_* settings."""
+
+    name, title, variable = "simulator", "Race simulator", "SIMULATOR_SPEED"
+
+    def endpoint(self, s: Settings) -> str:
+        return f"{s.simulator_cars} cars -> {s.kafka_bootstrap_servers}"
+
+    def prepare(self, s: Settings) -> None:
+        # Its topics and schemas must exist before the first record (the same as `f1 init` does).
+        from streaming.contracts.registration import register_contracts
+        from streaming.topics import create_topics
+
+        create_topics(s)
+        register_contracts(s)
+
+    def command(self, s: Settings) -> list[str]:
+        return [sys.executable, "-m", "streaming.cli", "simulate", "--loop", "--quiet"]
+
+    def probe(self, s: Settings) -> str | None:
+        from streaming.runtime.process import ManagedProcess
+
+        alive = ManagedProcess(self.name, s.run_dir, s.logs_dir).child_pid() is not None
+        return None if alive else "not running"
+
+
 SERVICES: dict[str, Service] = {
-    service.name: service for service in (Kafka(), SchemaRegistry(), Metastore(), Prometheus(), Dagster())
+    service.name: service
+    for service in (Kafka(), SchemaRegistry(), Metastore(), Prometheus(), Dagster(), Simulator())
 }
 assert tuple(SERVICES) == SERVICE_NAMES, "SERVICES and settings.SERVICE_NAMES disagree"

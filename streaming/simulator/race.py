@@ -61,13 +61,17 @@ class RaceConfig:
 
     @property
     def session_date(self) -> str:
-        import datetime as dt
-
-        return dt.datetime.fromtimestamp(self.start_time_ns / 1e9, dt.UTC).strftime("%Y-%m-%d")
+        return self._start().strftime("%Y-%m-%d")
 
     @property
     def session_id(self) -> str:
-        return f"{self.session_date}-monza-{self.session_type.lower()}-s{self.seed}"
+        """Unique per start time and seed, e.g. monza-race-20260906T130000-s1."""
+        return f"monza-{self.session_type.lower()}-{self._start().strftime('%Y%m%dT%H%M%S')}-s{self.seed}"
+
+    def _start(self):
+        import datetime as dt
+
+        return dt.datetime.fromtimestamp(self.start_time_ns / 1e9, dt.UTC)
 
 
 @dataclass
