@@ -15,7 +15,7 @@ def test_defaults_parse_and_derive_ports():
     assert s.spark_shuffle_partitions == 4
     assert s.f1_state_dir == PROJECT_ROOT / ".f1"
     assert s.delta_storage_path == str(PROJECT_ROOT / ".f1" / "delta")
-    assert s.f1_services == ("kafka", "registry", "metastore", "prometheus", "dagster")
+    assert s.f1_services == ("kafka", "registry", "metastore", "prometheus", "dagster", "simulator")
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,17 @@ def test_env_example_is_generated_from_the_settings():
     assert committed == render_env_example(), "run `make env-example` and commit .env.example"
     for var in VARIABLES:
         assert f"\n{var.env}={var.default}\n" in committed
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad", "accepts"),
+    [
+        ("SIMULATOR_LAPS", "0", "laps from 1 to 120"),
+        ("SIMULATOR_SPEED", "-2", "0 or more"),
+        ("SIMULATOR_FAULTS", "dupes=0.1", "fault rates"),
+        ("SIMULATOR_ENCODING", "avro", "protobuf, json"),
+    ],
+)
+def test_bad_simulator_settings_are_named(variable, bad, accepts):
+    with pytest.raises(ConfigError, match=rf"{variable}=.*{accepts}"):
+        Settings.from_env({variable: bad})
