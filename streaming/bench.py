@@ -165,9 +165,10 @@ def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]
 
     create_topics(s)
     ids = register_contracts(s)
-    result = simulate(
-        RaceConfig(cars=cars, laps=laps, seed=2026), ids, KafkaSink(s.kafka_bootstrap_servers), speed=0
-    )
+    config = RaceConfig(cars=cars, laps=laps, seed=2026)
+    # The same race without a broker: what the simulator and encoder alone can generate.
+    alone = simulate(config, ids, None, speed=0)
+    result = simulate(config, ids, KafkaSink(s.kafka_bootstrap_servers), speed=0)
     record_size = round(result.bytes_sent / result.records_sent)
     baseline_topic = f"bench.perf.{uuid.uuid4().hex[:6]}"
     create_topics(s, [TopicSpec(baseline_topic, s.kafka_topic_partitions, {})])
@@ -178,6 +179,7 @@ def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]
     return {
         "simulated events": float(result.events),
         "average record size": float(record_size),
+        "simulator generate+encode, no broker (protobuf, 1 process)": alone.records_sent / alone.seconds,
         "simulator produce (protobuf, 50 Hz physics, 1 process)": ours,
         "simulator produce throughput": result.bytes_sent / result.seconds / 1e6,
         "kafka-producer-perf-test (same record size and settings)": baseline,

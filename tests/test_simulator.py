@@ -145,6 +145,9 @@ def test_ground_truth_is_consistent(short_race):
     assert kinds[pb.SYSTEM_EVENT_KIND_PIT_STOP] == len(race.truth.pit_stops)
     assert kinds[pb.SYSTEM_EVENT_KIND_PIT_LANE_ENTRY] == kinds[pb.SYSTEM_EVENT_KIND_PIT_LANE_EXIT]
     assert kinds[pb.SYSTEM_EVENT_KIND_SESSION_END] == 12
+    assert kinds[pb.SYSTEM_EVENT_KIND_ENGINE_MODE] >= 12  # everyone pushes on the last lap
+    assert kinds[pb.SYSTEM_EVENT_KIND_DRS_AVAILABLE] > 0
+    assert kinds[pb.SYSTEM_EVENT_KIND_FLAG] == 12  # the chequered flag
 
 
 def test_values_are_plausible_for_a_modern_f1_car_at_monza(short_race):

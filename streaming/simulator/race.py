@@ -49,6 +49,14 @@ _GEAR_TOP_KMH = np.array([0, 95, 135, 172, 208, 245, 283, 322, 370])
 SLOW_EVERY_TICKS = 5
 COOLDOWN_NS = 10_000_000_000  # after the flag, cars send telemetry for 10 more seconds
 COOLDOWN_PACE = 0.6
+ENGINE_MODE_SAVE, ENGINE_MODE_RACE, ENGINE_MODE_PUSH = 3, 5, 7
+FAULT_PER_LAP = 0.03  # chance per car and lap of a warning on the dash
+FAULTS = (
+    ("MGUK_TEMP_HIGH", "MGU-K temperature high"),
+    ("BRAKE_WEAR_WARNING", "rear brake wear above 80 %"),
+    ("GEARBOX_OIL_TEMP_HIGH", "gearbox oil temperature high"),
+    ("DRS_ACTUATOR_SLOW", "DRS actuator response slow"),
+)
 
 
 @dataclass(frozen=True)
@@ -323,6 +331,7 @@ class Race:
         st.tyre_age[car] += 1
         self.lap_noise[car] = self.rng.normal(0, 0.002)
         self.deployed_kj[car] = 0.0
+        self._lap_system_events(car, lap, system)
         self.max_lap_completed = max(self.max_lap_completed, lap)
         if self.leader_finished or self.max_lap_completed >= self.config.laps:
             self.leader_finished = True
@@ -345,6 +354,23 @@ class Race:
             st.lap[car] = lap + 1
             return
         st.lap[car] = lap + 1
+
+    def _lap_system_events(self, car: int, lap: int, system: list[SystemRecord]) -> None:
+        """Engine-mode changes and the odd fault warning, as a race engineer sees them at the line."""
+        st, next_lap = self.state, lap + 1
+        if next_lap <= self.config.laps:
+            # Push on the final lap, save fuel when it runs low, race mode otherwise.
+            mode = (
+                ENGINE_MODE_PUSH
+                if next_lap == self.config.laps
+                else (ENGINE_MODE_SAVE if st.fuel[car] < 5 else ENGINE_MODE_RACE)
+            )
+            if mode != st.engine_mode[car]:
+                st.engine_mode[car] = mode
+                system.append(SystemRecord(car, 8, {"engine_mode": mode, "lap_number": next_lap}))
+        if self.rng.random() < FAULT_PER_LAP:
+            code, text = FAULTS[int(self.rng.integers(len(FAULTS)))]
+            system.append(SystemRecord(car, 7, {"fault_code": code, "message": text, "lap_number": lap}))
 
     def _close_stint(self, car: int, last_lap: int) -> None:
         self.truth.stints.append(
