@@ -27,6 +27,7 @@ from streaming.simulator.runner import PRODUCER_CONFIG
 from streaming.topics import TopicSpec, create_topics
 
 CARS = 50
+ROUNDS = 2
 
 
 def _payload(size: int) -> bytes:
@@ -149,10 +150,10 @@ def run_kafka_benchmarks(s: Settings, count: int, size: int) -> dict[str, float]
     return {
         "kafka produce (confluent-kafka)": produce,
         "kafka produce (kafka-producer-perf-test)": produce_baseline,
-        "ratio to kafka-producer-perf-test": produce / produce_baseline,
+        "confluent-kafka ratio to kafka-producer-perf-test": produce / produce_baseline,
         "kafka consume (confluent-kafka)": consume,
         "kafka consume (kafka-consumer-perf-test)": consume_baseline,
-        "ratio to kafka-consumer-perf-test": consume / consume_baseline,
+        "confluent-kafka ratio to kafka-consumer-perf-test": consume / consume_baseline,
     }
 
 
@@ -168,14 +169,18 @@ def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]
     config = RaceConfig(cars=cars, laps=laps, seed=2026)
     # The same race without a broker: what the simulator and encoder alone can generate.
     alone = simulate(config, ids, None, speed=0)
-    result = simulate(config, ids, KafkaSink(s.kafka_bootstrap_servers), speed=0)
-    record_size = round(result.bytes_sent / result.records_sent)
     baseline_topic = f"bench.perf.{uuid.uuid4().hex[:6]}"
     create_topics(s, [TopicSpec(baseline_topic, s.kafka_topic_partitions, {})])
-    baseline = bench_kafka_producer_perf_test(
-        s, baseline_topic, min(result.records_sent, 1_000_000), record_size
-    )
-    ours = result.records_sent / result.seconds
+    # Two rounds each, interleaved, best of each: on two shared cores single runs vary by a third, and
+    # whichever runs first also warms the broker up.
+    ours, baseline, result = 0.0, 0.0, None
+    for _ in range(ROUNDS):
+        run = simulate(config, ids, KafkaSink(s.kafka_bootstrap_servers), speed=0)
+        if run.records_sent / run.seconds > ours:
+            ours, result = run.records_sent / run.seconds, run
+        record_size = round(run.bytes_sent / run.records_sent)
+        count = min(run.records_sent, 1_000_000)
+        baseline = max(baseline, bench_kafka_producer_perf_test(s, baseline_topic, count, record_size))
     return {
         "simulated events": float(result.events),
         "average record size": float(record_size),
@@ -183,7 +188,7 @@ def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]
         "simulator produce (protobuf, 50 Hz physics, 1 process)": ours,
         "simulator produce throughput": result.bytes_sent / result.seconds / 1e6,
         "kafka-producer-perf-test (same record size and settings)": baseline,
-        "ratio to kafka-producer-perf-test": ours / baseline,
+        "simulator ratio to kafka-producer-perf-test": ours / baseline,
     }
 
 
@@ -196,7 +201,7 @@ _UNITS = {
 
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
-        if name.startswith("ratio"):
+        if "ratio" in name:
             print(f"{name}: {value:.2f}")
         elif name in _UNITS:
             print(

@@ -87,7 +87,7 @@ class EventSource:
         cars = np.repeat(cars, repeat)
         offsets = np.tile(np.arange(1, repeat + 1, dtype=np.uint64), len(cars) // repeat) if repeat > 1 else 1
         sequence = self.sequence[cars] + offsets
-        np.maximum.at(self.sequence, cars, sequence)
+        self.sequence[cars[repeat - 1 :: repeat]] = sequence[repeat - 1 :: repeat]  # each car's last number
         self.counts[event_type] += len(cars)
         ids = self.event_ids(cars, sequence)
         return EventBlock(event_type, self.session_id, cars, self.numbers[cars], sequence, time_ns, ids)

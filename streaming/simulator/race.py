@@ -482,7 +482,7 @@ class Race:
         harvest = st.brake > 5
         st.mgu_k_kw = np.where(deploy, MGU_K_MAX_KW, np.where(harvest, -MGU_K_MAX_KW, 0.0))
         st.mgu_h_kw = np.where(deploy, -20.0, np.where(st.throttle > 90, 15.0, 0.0))
-        st.ers = np.clip(st.ers - st.mgu_k_kw * DT - st.mgu_h_kw * DT, 0.0, ERS_MAX_KJ)
+        st.ers = np.minimum(np.maximum(st.ers - (st.mgu_k_kw + st.mgu_h_kw) * DT, 0.0), ERS_MAX_KJ)
         self.deployed_kj += np.where(deploy, MGU_K_MAX_KW * DT, 0.0)
         st.ers_mode = np.where(st.ers < 600, 5, np.where(st.drs_open, 4, 2))
 

@@ -49,19 +49,15 @@ class KafkaSink:
 
         self.producer = Producer({"bootstrap.servers": bootstrap_servers, **PRODUCER_CONFIG})
         self.failed = 0
-        self.bytes = 0
 
     def _on_delivery(self, error, _msg) -> None:
         if error is not None:
             self.failed += 1
 
-    def send(self, topic: str, key: bytes, value: bytes, timestamp_ms: int) -> None:
-        self.bytes += len(value) + len(key)
+    def send(self, topic: str, key: bytes, value: bytes) -> None:
         while True:
             try:
-                self.producer.produce(
-                    topic, value, key, timestamp=timestamp_ms, on_delivery=self._on_delivery
-                )
+                self.producer.produce(topic, value, key, on_delivery=self._on_delivery)
                 return
             except BufferError:  # the local queue is full: let librdkafka deliver, then retry
                 self.producer.poll(0.05)
@@ -221,7 +217,7 @@ def simulate(
 
     def send(topic_name: str, key: bytes, value: bytes, timestamp_ms: int, time_ns: int) -> None:
         if sink is not None:
-            sink.send(topic_name, key, value, timestamp_ms)
+            sink.send(topic_name, key, value)
         if writer is not None:
             writer.write(Record(time_ns - first_ns, timestamp_ms, topic_name, key, value))
         progress.sent += 1
@@ -300,18 +296,25 @@ def simulate(
 
 
 def _produce_block(sink: KafkaSink, topic: str, keys: list[bytes], values: list[bytes], ts_ms: int) -> None:
-    """Produce a block's records in order. When the local queue is full, librdkafka refuses the record
-    (BufferError) before queueing it: deliver some, then carry on from that record."""
-    produce, start, n = sink.producer.produce, 0, len(values)
-    while start < n:
-        i = start
-        try:
-            for i in range(start, n):
-                produce(topic, values[i], keys[i], timestamp=ts_ms)
-            start = n
-        except BufferError:
-            start = i  # resume from the refused record once some were delivered
-            sink.producer.poll(0.05)
+    """Produce a block's records in order with one call into librdkafka (`produce_batch`).
+
+    Records carry no explicit timestamp (batches cannot): Kafka's CreateTime is when they were produced,
+    which keeps retention honest for backfills of old sessions; the event time is in the payload.
+    When the local queue is full, librdkafka refuses records (each marked with `_error`) and queues none
+    after the first refusal: deliver some, then send the refused tail again, in order.
+    """
+    batch = [{"key": k, "value": v} for k, v in zip(keys, values, strict=True)]
+    while batch:
+        queued = sink.producer.produce_batch(topic, batch)
+        if queued == len(batch):
+            return
+        refused = [m for m in batch if "_error" in m]
+        if len(refused) != len(batch) - queued or any("_error" not in m for m in batch[queued:]):
+            raise RuntimeError("librdkafka queued records after refusing one: per-car order would break")
+        for message in refused:
+            del message["_error"]
+        batch = refused
+        sink.producer.poll(0.05)
 
 
 def write_ground_truth(
@@ -385,7 +388,7 @@ def replay(
             if stop.is_set():
                 break
             pacer.wait(record.offset_ns / 1e9, stop)
-            sink.send(record.topic, record.key, record.value, record.timestamp_ms)
+            sink.send(record.topic, record.key, record.value)
             progress.sent += 1
             progress.bytes += len(record.value)
             if progress.sent % 1000 == 0:

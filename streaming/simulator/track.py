@@ -78,7 +78,7 @@ class Track:
     sector_end_m: tuple[float, float]
 
     def sample(self, lap_distance_m: np.ndarray, values: np.ndarray) -> np.ndarray:
-        index = np.clip(lap_distance_m.astype(np.int64), 0, len(values) - 1)
+        index = np.minimum(np.maximum(lap_distance_m.astype(np.int64), 0), len(values) - 1)
         return values[index]
 
     def reference_lap_time_s(self) -> float:
