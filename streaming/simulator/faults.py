@@ -24,7 +24,16 @@ import numpy as np
 
 from streaming.contracts import frame, unframe
 from streaming.simulator.encoding import message_to_json, messages
-from streaming.simulator.events import AERODYNAMICS, DYNAMICS, POSITION, POWER_UNIT, SYSTEM, TIRE, EventBlock
+from streaming.simulator.events import (
+    AERODYNAMICS,
+    DYNAMICS,
+    EVENT_TYPE_NAMES,
+    POSITION,
+    POWER_UNIT,
+    SYSTEM,
+    TIRE,
+    EventBlock,
+)
 from streaming.simulator.race import TICK_HZ
 
 UNREGISTERED_SCHEMA_ID = 2_000_000_000
@@ -38,14 +47,8 @@ _OUT_OF_RANGE = {
     AERODYNAMICS: ("downforce_n", -1e6),
     SYSTEM: ("pit_stop_duration_s", -1.0),
 }
-_PAYLOAD_FIELD = {
-    POSITION: "position",
-    DYNAMICS: "dynamics",
-    POWER_UNIT: "power_unit",
-    TIRE: "tire",
-    AERODYNAMICS: "aerodynamics",
-    SYSTEM: "system",
-}
+# The payload field of each event type is named like the type.
+_PAYLOAD_FIELD = EVENT_TYPE_NAMES
 
 
 @dataclass(frozen=True)
