@@ -66,4 +66,18 @@ def get_spark(s: Settings, app_name: str = "f1-telemetry") -> SparkSession:
     builder = SparkSession.builder
     for key, value in spark_conf(s, app_name).items():
         builder = builder.config(key, value)
-    return builder.enableHiveSupport().getOrCreate()
+    spark = builder.enableHiveSupport().getOrCreate()
+    register_functions(spark)
+    return spark
+
+
+# Our own Spark functions (jvm/udf): (SQL name, Java class, return type).
+FUNCTIONS = (("f1_protobuf_to_json", "io.f1telemetry.spark.ProtobufToJson", "string"),)
+
+
+def register_functions(spark: SparkSession) -> None:
+    """Make the platform's JVM functions callable from SQL and DataFrames (they run in the JVM)."""
+    from pyspark.sql.types import _parse_datatype_string
+
+    for name, java_class, return_type in FUNCTIONS:
+        spark.udf.registerJavaFunction(name, java_class, _parse_datatype_string(return_type))

@@ -55,3 +55,10 @@ def test_kafka_broker_is_kraft_4(lib_dir):
     kafka_version = jar_set(lib_dir, "kafka").version_of("kafka_2.13")
     assert kafka_version == pom_versions()["kafka.version"]
     assert int(kafka_version.split(".")[0]) >= 4
+
+
+def test_protobuf_java_matches_the_python_runtime_and_protoc(lib_dir):
+    """protoc 33.x (grpcio-tools) writes the descriptors; protobuf-java 4.33.x and protobuf 6.33.x read them."""
+    java_minor = jar_set(lib_dir, "spark").version_of("protobuf-java").split(".")[1]
+    assert java_minor == version("protobuf").split(".")[1]
+    assert jar_set(lib_dir, "spark").find("f1-spark-functions")

@@ -89,3 +89,45 @@ def _path_env() -> dict[str, str]:
     import os
 
     return {k: os.environ[k] for k in ("PATH", "HOME", "JAVA_HOME") if k in os.environ}
+
+
+def test_protobuf_records_decode_in_spark_to_the_json_encoding(platform_settings, spark):
+    """f1_protobuf_to_json (our JVM function) gives, for each Protobuf record, the JSON encoding of it."""
+    import json
+
+    from streaming.contracts.registration import register_contracts
+    from streaming.simulator.encoding import ProtobufBlockEncoder, message_to_json, messages
+    from streaming.simulator.events import EventSource
+    from streaming.simulator.race import Race, RaceConfig
+
+    s = platform_settings
+    ids = register_contracts(s)
+    topic = f"test.decode.{uuid.uuid4().hex[:8]}"
+    create_topics(s, [TopicSpec(topic, 2, {})])
+    race = Race(RaceConfig(cars=3, laps=1, seed=4))
+    source = EventSource(race)
+    proto = ProtobufBlockEncoder(ids["f1.telemetry.raw-value"], race.config.session_id)
+    expected = {}
+    producer = Producer({"bootstrap.servers": s.kafka_bootstrap_servers})
+    for _ in range(11):  # every event type, system events included
+        for block in source.tick_blocks(race.tick_index, race.time_ns, race.tick()):
+            for msg, value in zip(messages(block), proto.encode(block), strict=True):
+                expected[msg.event_id] = message_to_json(msg)
+                producer.produce(topic, value, str(msg.car_number).encode())
+    producer.produce(topic, b"\x00\x00\x00\x00\x01\x00\x0a\xff", b"bad")  # truncated
+    assert producer.flush(30) == 0
+
+    rows = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .load()
+        .selectExpr("f1_protobuf_to_json(value) AS json")
+        .collect()
+    )
+    decoded = [json.loads(row.json) for row in rows]
+    errors = [d for d in decoded if "__decode_error" in d]
+    assert len(errors) == 1
+    got = {d["event_id"]: d for d in decoded if "__decode_error" not in d}
+    assert got == expected  # the same JSON the JSON encoding sends for these events
