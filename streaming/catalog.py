@@ -16,9 +16,11 @@ def render_sql(s: Settings, text: str) -> list[str]:
 
 
 def create_databases(s: Settings) -> tuple[str, ...]:
+    """Apply every sql/*.sql file in order: databases first, then tables. Idempotent."""
     from streaming.spark import get_spark
 
     spark = get_spark(s, "f1-init")
-    for statement in render_sql(s, (SQL_DIR / "000_databases.sql").read_text()):
-        spark.sql(statement)
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        for statement in render_sql(s, path.read_text()):
+            spark.sql(statement)
     return DATABASES

@@ -58,7 +58,7 @@ def test_kafka_broker_is_kraft_4(lib_dir):
 
 
 def test_protobuf_java_matches_the_python_runtime_and_protoc(lib_dir):
-    """protoc 33.x (grpcio-tools) writes the descriptors; protobuf-java 4.33.x and protobuf 6.33.x read them."""
+    """protoc 33.x (grpcio-tools) writes descriptors that protobuf-java 4.33.x and protobuf 6.33.x read."""
     java_minor = jar_set(lib_dir, "spark").version_of("protobuf-java").split(".")[1]
     assert java_minor == version("protobuf").split(".")[1]
     assert jar_set(lib_dir, "spark").find("f1-spark-functions")

@@ -79,6 +79,15 @@ def _java(s: Settings) -> str:
     return java
 
 
+def _cluster_id() -> str:
+    """A KRaft cluster id (base64url of a UUID). Never one starting with '-': the storage tool would
+    take it for an option ("argument --cluster-id: expected one argument")."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class Kafka(Service):
     """One combined KRaft broker+controller node, storage formatted on first start."""
 
@@ -123,7 +132,7 @@ class Kafka(Service):
             return
         cluster_id_file = data / "cluster.id"
         if not cluster_id_file.exists():
-            cluster_id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            cluster_id_file.write_text(_cluster_id())
         fmt = [
             _java(s),
             "-cp",

@@ -178,14 +178,18 @@ def simulate(
     progress: Progress | None = None,
     stop: StopFlag | None = None,
     on_tick: Callable[[int], None] | None = None,
+    topic: str | None = None,
 ) -> RunResult:
-    """Simulate a race and send its events; returns what was sent. See the module docstring for pacing."""
+    """Simulate a race and send its events; returns what was sent. See the module docstring for pacing.
+
+    `topic` overrides the raw topic of the encoding (tests and backfills into a topic of their own).
+    """
     progress = progress or Progress()
     stop = stop or StopFlag()
     race = Race(config)
     source = EventSource(race)
     json_encoding = encoding == "json"
-    topic = topics.RAW_JSON if json_encoding else topics.RAW_PROTOBUF
+    topic = topic or (topics.RAW_JSON if json_encoding else topics.RAW_PROTOBUF)
     contract = TELEMETRY_JSON if json_encoding else TELEMETRY_PROTOBUF
     schema_id = schema_ids[contract.subject]
     encoder = (

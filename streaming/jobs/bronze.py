@@ -1,0 +1,189 @@
+"""Bronze: every record of the raw topics into `bronze.telemetry`, decoded in the JVM, nothing dropped.
+
+Decoding is vectorised Spark SQL plus our JVM function f1_protobuf_to_json (jvm/udf): the Protobuf topic is
+turned into the contract's JSON encoding, the JSON topic is taken as it is, and the envelope is read from
+that JSON with from_json. A record that cannot be decoded still lands, with `decode_error` set, and a copy
+goes to the DLQ topic. Writes are idempotent per micro-batch (Delta's txnAppId/txnVersion), so a restart
+from the checkpoint never lands a batch twice.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from streaming import topics
+from streaming.settings import Settings
+
+TABLE = "bronze.telemetry"
+QUERY_NAME = "bronze"
+PAYLOADS = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
+ENVELOPE_SCHEMA = (
+    "event_id STRING, session_id STRING, car_number INT, event_type STRING, event_time_unix_ns BIGINT, "
+    "producer_time_unix_ns BIGINT, sequence BIGINT"
+)
+
+
+def read_raw(
+    spark: SparkSession,
+    s: Settings,
+    subscribe: list[str] | None = None,
+    max_offsets_per_trigger: int | None = None,
+) -> DataFrame:
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+        .option("subscribe", ",".join(subscribe or [topics.RAW_PROTOBUF, topics.RAW_JSON]))
+        .option("startingOffsets", "earliest")
+        .option("failOnDataLoss", "false")
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    return reader.load()
+
+
+def decode(raw: DataFrame) -> DataFrame:
+    """Kafka rows -> bronze rows. Pure column expressions: the JVM does all the work.
+
+    The record's JSON text is computed once (one call of the decoder per row); everything else reads it.
+    """
+    value = F.col("value")
+    framed = (F.length(value) >= 5) & (F.substring(value, 1, 1) == F.lit(b"\x00"))
+    is_json = F.col("topic").endswith(".json")
+    text = (
+        F.when(~framed, F.lit(None).cast("string"))
+        .when(is_json, F.expr("CAST(substring(value, 6) AS STRING)"))
+        .otherwise(F.expr("f1_protobuf_to_json(value)"))
+    )
+    stage = raw.select(
+        "topic",
+        "partition",
+        "offset",
+        "timestamp",
+        "key",
+        "value",
+        is_json.alias("is_json"),
+        framed.alias("framed"),
+        text.alias("text"),
+    )
+
+    text = F.col("text")
+    envelope = F.from_json(text, ENVELOPE_SCHEMA)
+    error_in_decoder = F.get_json_object(text, "$.__decode_error")
+    decode_error = (
+        F.when(~F.col("framed"), F.lit("not in the Confluent wire format"))
+        .when(error_in_decoder.isNotNull(), error_in_decoder)
+        .when(F.get_json_object(text, "$").isNull(), F.lit("malformed JSON"))
+    )
+    payload_type = F.coalesce(
+        *(F.when(F.get_json_object(text, f"$.{p}").isNotNull(), F.lit(p)) for p in PAYLOADS)
+    )
+    payload_json = F.coalesce(*(F.get_json_object(text, f"$.{p}") for p in PAYLOADS))
+    return (
+        stage.select(
+            F.col("topic").alias("kafka_topic"),
+            F.col("partition").alias("kafka_partition"),
+            F.col("offset").alias("kafka_offset"),
+            F.col("timestamp").alias("kafka_timestamp"),
+            F.col("key").cast("string").alias("kafka_key"),
+            F.col("value").alias("raw_value"),
+            F.when(F.col("is_json"), "json").otherwise("protobuf").alias("encoding"),
+            F.when(F.col("framed"), F.conv(F.hex(F.substring("value", 2, 4)), 16, 10).cast("int")).alias(
+                "schema_id"
+            ),
+            decode_error.alias("decode_error"),
+            envelope.alias("envelope"),
+            payload_type.alias("payload_type"),
+            payload_json.alias("payload_json"),
+            F.current_timestamp().alias("ingested_at"),
+        )
+        .select(
+            "kafka_topic",
+            "kafka_partition",
+            "kafka_offset",
+            "kafka_timestamp",
+            "kafka_key",
+            "raw_value",
+            "encoding",
+            "schema_id",
+            "decode_error",
+            *(
+                F.when(F.col("decode_error").isNull(), F.col(f"envelope.{name}")).alias(name)
+                for name in ("event_id", "session_id", "car_number")
+            ),
+            F.when(F.col("decode_error").isNotNull(), F.lit("undecodable"))
+            .otherwise(F.coalesce("payload_type", F.lit("missing")))
+            .alias("event_type"),
+            F.timestamp_micros(F.floor(F.col("envelope.event_time_unix_ns") / 1000).cast("long")).alias(
+                "event_time"
+            ),
+            F.col("envelope.event_time_unix_ns").alias("event_time_unix_ns"),
+            F.col("envelope.producer_time_unix_ns").alias("producer_time_unix_ns"),
+            F.col("envelope.sequence").alias("sequence"),
+            "payload_json",
+            "ingested_at",
+        )
+        .withColumn("session_date", F.coalesce(F.to_date("event_time"), F.to_date("kafka_timestamp")))
+    )
+
+
+def write_batch(s: Settings, batch: DataFrame, batch_id: int, app_id: str = QUERY_NAME) -> None:
+    """One micro-batch: append to bronze idempotently, and copy undecodable records to the DLQ topic."""
+    batch.persist()
+    try:
+        (
+            batch.write.format("delta")
+            .mode("append")
+            .option("txnAppId", app_id)
+            .option("txnVersion", batch_id)
+            .saveAsTable(TABLE)
+        )
+        bad = batch.where(F.col("decode_error").isNotNull())
+        if not bad.isEmpty():  # at-least-once: a replayed batch may copy a record to the DLQ again
+            (
+                bad.select(
+                    F.col("kafka_key").alias("key"),
+                    F.col("raw_value").alias("value"),
+                    F.array(
+                        F.struct(
+                            F.lit("decode_error").alias("key"),
+                            F.encode("decode_error", "UTF-8").alias("value"),
+                        ),
+                        F.struct(
+                            F.lit("source_topic").alias("key"),
+                            F.encode("kafka_topic", "UTF-8").alias("value"),
+                        ),
+                    ).alias("headers"),
+                )
+                .write.format("kafka")
+                .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+                .option("topic", topics.DLQ)
+                .save()
+            )
+    finally:
+        batch.unpersist()
+
+
+def start(
+    spark: SparkSession,
+    s: Settings,
+    *,
+    available_now: bool = False,
+    trigger_seconds: float = 5.0,
+    subscribe: list[str] | None = None,
+    checkpoint: str | None = None,
+    app_id: str = QUERY_NAME,
+):
+    """Start the bronze query (available-now: drain what is there and stop)."""
+    writer = (
+        decode(read_raw(spark, s, subscribe))
+        .writeStream.queryName(app_id)
+        .option("checkpointLocation", checkpoint or f"{s.spark_checkpoint_path}/{app_id}")
+        .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, app_id))
+    )
+    writer = (
+        writer.trigger(availableNow=True)
+        if available_now
+        else writer.trigger(processingTime=f"{trigger_seconds} seconds")
+    )
+    return writer.start()
