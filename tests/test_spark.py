@@ -48,14 +48,7 @@ def test_spark_reads_records_from_the_test_broker(platform_settings, spark):
         producer.produce(topic, key=str(i % 3), value=f"event-{i}")
     assert producer.flush(30) == 0
 
-    frame = (
-        spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
-        .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
-        .load()
-    )
-    values = sorted(row.value.decode() for row in frame.select("value").collect())
+    values = sorted(row.value.decode() for row in _read_topic(spark, s, topic).select("value").collect())
     assert values == sorted(f"event-{i}" for i in range(10))
 
 
@@ -83,6 +76,17 @@ def test_a_second_spark_process_shares_the_table_catalog(platform_settings, spar
     assert "COUNT 7" in result.stdout
     spark.catalog.refreshTable(table)
     assert spark.table(table).count() == 12
+
+
+def _read_topic(spark, s, topic: str):
+    """A batch read of a whole topic."""
+    return (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .load()
+    )
 
 
 def _path_env() -> dict[str, str]:
@@ -117,15 +121,7 @@ def test_protobuf_records_decode_in_spark_to_the_json_encoding(platform_settings
     producer.produce(topic, b"\x00\x00\x00\x00\x01\x00\x0a\xff", b"bad")  # truncated
     assert producer.flush(30) == 0
 
-    rows = (
-        spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
-        .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
-        .load()
-        .selectExpr("f1_protobuf_to_json(value) AS json")
-        .collect()
-    )
+    rows = _read_topic(spark, s, topic).selectExpr("f1_protobuf_to_json(value) AS json").collect()
     decoded = [json.loads(row.json) for row in rows]
     errors = [d for d in decoded if "__decode_error" in d]
     assert len(errors) == 1

@@ -61,13 +61,14 @@ class ProtobufBlockEncoder:
         self.schema_id = schema_id
         self.session_id = session_id.encode()
         assert len(self.session_id) < 128
-        self._dtypes: dict[int, tuple[np.dtype, list]] = {}
+        self._dtypes: dict[int, tuple[np.dtype, list, list]] = {}
         for event_type, name in EVENT_TYPE_NAMES.items():
             if event_type != SYSTEM:
                 payload_field = _ENVELOPE.fields_by_name[name]
                 self._dtypes[event_type] = self._record_dtype(payload_field)
 
-    def _record_dtype(self, payload_field: FieldDescriptor) -> tuple[np.dtype, list]:
+    def _record_dtype(self, payload_field: FieldDescriptor) -> tuple[np.dtype, list, list]:
+        """(record dtype, constant fields to fill, payload layout) of one event type."""
         layout = _payload_layout(payload_field)
         payload_size = sum(1 + np.dtype(dtype).itemsize for _, dtype, _ in layout)
         f = _ENVELOPE.fields_by_name
