@@ -5,7 +5,9 @@ platform with --use-running):
   produce  the simulator as fast as possible into Kafka (50 cars, Protobuf), against
            kafka-producer-perf-test with records of the same size and the same producer settings;
   kafka    plain confluent-kafka produce and consume of telemetry-sized records against
-           kafka-producer-perf-test and kafka-consumer-perf-test.
+           kafka-producer-perf-test and kafka-consumer-perf-test;
+  pipeline events/s through bronze and silver against kafka-consumer-perf-test on the same topic, then
+           p50/p99 event-to-silver latency with 50 cars at the nominal rate (streaming/bench_pipeline.py).
 Each figure is printed on its own line with its unit; --json also writes them to a file.
 """
 
@@ -195,6 +197,11 @@ def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]
 _UNITS = {
     "average record size": "bytes",
     "simulated events": "events",
+    "preloaded events": "events",
+    "events measured at nominal rate": "events",
+    "p50 event-to-silver latency": "ms",
+    "p99 event-to-silver latency": "ms",
+    "max event-to-silver latency": "ms",
     "simulator produce throughput": "MB/s",
 }
 
@@ -217,11 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="f1 bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", nargs="?", choices=("all", "produce", "kafka"), default="all")
+    parser.add_argument("which", nargs="?", choices=("all", "produce", "kafka", "pipeline"), default="all")
     parser.add_argument("--events", type=int, default=500_000, help="records per run of the kafka benchmark")
     parser.add_argument("--record-size", type=int, default=160, help="bytes per record (kafka benchmark)")
     parser.add_argument("--cars", type=int, default=50, help="cars (produce benchmark)")
     parser.add_argument("--laps", type=int, default=2, help="laps (produce benchmark)")
+    parser.add_argument(
+        "--pipeline-events", type=int, default=1_000_000, help="events preloaded (pipeline benchmark)"
+    )
+    parser.add_argument(
+        "--latency-seconds", type=int, default=180, help="seconds at the nominal rate (pipeline benchmark)"
+    )
     parser.add_argument("--use-running", action="store_true", help="use the configured platform (make up)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -232,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             results |= run_produce_benchmark(settings, args.cars, args.laps)
         if args.which in ("all", "kafka"):
             results |= run_kafka_benchmarks(settings, args.events, args.record_size)
+        if args.which in ("all", "pipeline"):
+            from streaming.bench_pipeline import run_latency, run_throughput
+
+            results |= run_throughput(settings, args.pipeline_events)
+            results |= run_latency(settings, args.latency_seconds)
         return results
 
     if args.use_running:
@@ -239,7 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with (
             tempfile.TemporaryDirectory(prefix="f1-bench-") as state,
-            ephemeral_platform(Path(state), ["kafka", "registry"], KAFKA_TOPIC_PARTITIONS="6") as settings,
+            ephemeral_platform(
+                Path(state),
+                ["kafka", "registry", "metastore"]
+                if args.which in ("all", "pipeline")
+                else ["kafka", "registry"],
+                KAFKA_TOPIC_PARTITIONS="6",
+                SPARK_DRIVER_MEMORY="6g",
+                SPARK_SHUFFLE_PARTITIONS="4",
+            ) as settings,
         ):
             results = run(settings)
     _print(results)

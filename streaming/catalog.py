@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streaming.settings import PROJECT_ROOT, Settings
 
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -9,10 +11,13 @@ DATABASES = ("bronze", "silver", "gold")
 
 
 def render_sql(s: Settings, text: str) -> list[str]:
-    """Statements of a sql/ file, with ${DELTA_STORAGE_PATH} filled in, split on ';'."""
+    """Statements of a sql/ file, with ${DELTA_STORAGE_PATH} filled in.
+
+    A statement ends with ';' at the end of a line, so comments may hold semicolons.
+    """
     text = text.replace("${DELTA_STORAGE_PATH}", s.delta_storage_path)
     lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
-    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+    return [stmt.strip() for stmt in re.split(r";[ \t]*$", "\n".join(lines), flags=re.M) if stmt.strip()]
 
 
 def create_databases(s: Settings) -> tuple[str, ...]:

@@ -7,6 +7,9 @@ f1 simulate             simulate a race and stream its telemetry into Kafka
 f1 replay FILE          replay a recording into Kafka, byte for byte
 f1 contracts generate   regenerate classes and JSON Schemas from proto/ (--check: fail if stale)
 f1 contracts check      test changed contracts against the registry before deploying them
+f1 stream run|start|stop|status
+                        the bronze and silver streaming queries (run: in the foreground)
+f1 maintain             compact (OPTIMIZE) and vacuum the Delta tables
 f1 bench [WHICH]        benchmarks, each figure on its own line (--json FILE to keep them)
 f1 status               what runs where, health and memory
 f1 logs [SERVICE]       print (or follow) service logs
@@ -146,6 +149,78 @@ def cmd_contracts_check(s: Settings, args) -> int:
     return 0 if all(r.compatible for r in results) else 1
 
 
+def _stream_names(args) -> tuple[str, ...] | None:
+    from streaming.settings import STREAM_QUERY_NAMES
+
+    unknown = [n for n in args.queries if n not in STREAM_QUERY_NAMES]
+    if unknown:
+        raise SystemExit(f"unknown query {unknown[0]!r}; choose from {', '.join(STREAM_QUERY_NAMES)}")
+    return tuple(args.queries) or None
+
+
+def cmd_stream_run(s: Settings, args) -> int:
+    from streaming.jobs import runner
+
+    return runner.run(s, _stream_names(args), available_now=args.available_now)
+
+
+def cmd_stream_start(s: Settings, args) -> int:
+    from streaming.runtime import manager
+
+    started = manager.up(s, ["streams"], timeout_s=args.timeout)
+    print("streams: " + ("started" if started else "already running"))
+    return cmd_stream_status(s, args)
+
+
+def cmd_stream_stop(s: Settings, args) -> int:
+    from streaming.runtime import manager
+
+    stopped = manager.down(s, ["streams"])
+    print("streams: " + ("stopped" if stopped else "were not running"))
+    return 0
+
+
+def cmd_stream_status(s: Settings, args) -> int:
+    from streaming.jobs import runner
+
+    status = runner.read_status(s)
+    if status is None:
+        print("streams: no status yet (start them with `f1 stream start`)")
+        return 0
+    age = time.time() - status["updated_at"]
+    print(f"streams: {status['state']} (pid {status['pid']}, status {age:.0f} s old)")
+    for name, q in status["queries"].items():
+        rate = q.get("processed_rows_per_second") or 0
+        print(
+            f"  {name:<7} {'active' if q['active'] else 'stopped':<8} batch {q['batch_id']}  "
+            f"{q.get('input_rows') or 0} rows  {rate:,.0f} rows/s  last batch {q.get('batch_duration_ms')} ms"
+        )
+    from streaming.metrics import scrape
+
+    metrics = scrape(s.metrics_exporter_port)
+    totals = {
+        dict(labels)["outcome"]: value
+        for (name, labels), value in metrics.items()
+        if name == "f1_records_total" and dict(labels).get("query") == "silver"
+    }
+    if totals:
+        print("  silver since start: " + ", ".join(f"{v:,.0f} {k}" for k, v in sorted(totals.items())))
+    return 0
+
+
+def cmd_maintain(s: Settings, args) -> int:
+    from streaming.jobs.maintenance import maintain
+    from streaming.spark import get_spark
+
+    spark = get_spark(s, "f1-maintain")
+    for r in maintain(spark, args.tables or None, args.retain_hours):
+        print(
+            f"{r.table}: {r.files_removed} files compacted into {r.files_added}, "
+            f"{r.vacuumed} old files vacuumed ({r.seconds:.1f} s)"
+        )
+    return 0
+
+
 def cmd_bench(s: Settings | None, args) -> int:
     from streaming.bench import main as bench_main
 
@@ -214,6 +289,23 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_contracts_generate, no_settings=True)
     c = csub.add_parser("check", help="test the working tree's contracts against the registry (BACKWARD)")
     c.set_defaults(func=cmd_contracts_check)
+
+    p = sub.add_parser("stream", help="run, start, stop or inspect the bronze and silver streaming queries")
+    ssub = p.add_subparsers(dest="stream_command", required=True)
+    r = ssub.add_parser("run", help="run the queries in this process until Ctrl-C (STREAM_QUERIES)")
+    r.add_argument("queries", nargs="*", help="bronze and/or silver (default: STREAM_QUERIES)")
+    r.add_argument("--available-now", action="store_true", help="drain what is there, then stop")
+    r.set_defaults(func=cmd_stream_run)
+    r = ssub.add_parser("start", help="start the queries as the supervised `streams` service")
+    r.add_argument("--timeout", type=float, default=180, help="seconds to wait until healthy")
+    r.set_defaults(func=cmd_stream_start)
+    ssub.add_parser("stop", help="stop the `streams` service cleanly").set_defaults(func=cmd_stream_stop)
+    ssub.add_parser("status", help="each query's latest progress").set_defaults(func=cmd_stream_status)
+
+    p = sub.add_parser("maintain", help="compact (OPTIMIZE) and vacuum the Delta tables")
+    p.add_argument("tables", nargs="*", help="tables (default: every bronze and silver table)")
+    p.add_argument("--retain-hours", type=int, default=168, help="VACUUM retention (default 168)")
+    p.set_defaults(func=cmd_maintain)
 
     p = sub.add_parser(
         "bench", help="benchmarks, each figure on its own line (`f1 bench --help`)", add_help=False

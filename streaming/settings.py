@@ -26,7 +26,9 @@ _SPARK_MASTER = re.compile(
 _MEMORY = re.compile(r"^\d+[kmgtKMGT]?$")
 _STORAGE_SCHEMES = ("file", "s3a", "abfss", "gs", "hdfs")
 # The local services, in start order; streaming/runtime/services.py defines one of each.
-SERVICE_NAMES = ("kafka", "registry", "metastore", "prometheus", "dagster", "simulator")
+SERVICE_NAMES = ("kafka", "registry", "metastore", "prometheus", "dagster", "simulator", "streams")
+# The streaming queries `f1 stream start` can run (streaming/jobs/).
+STREAM_QUERY_NAMES = ("bronze", "silver")
 
 
 class _Invalid(ValueError):
@@ -138,6 +140,23 @@ def _non_negative_float(raw: str) -> float:
     raise _Invalid("a number, 0 or more")
 
 
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value > 0:
+        return value
+    raise _Invalid("a number greater than 0")
+
+
+def _query_list(raw: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    if names and all(n in STREAM_QUERY_NAMES for n in names):
+        return names
+    raise _Invalid("a comma-separated list of: " + ", ".join(STREAM_QUERY_NAMES))
+
+
 def _laps(raw: str) -> int:
     if raw.isdigit() and 1 <= int(raw) <= 120:
         return int(raw)
@@ -204,7 +223,7 @@ VARIABLES: list[Variable] = [
         ),
         (
             "F1_SERVICES",
-            "kafka,registry,metastore,prometheus,dagster,simulator",
+            "kafka,registry,metastore,prometheus,dagster,simulator,streams",
             _service_list,
             "Which local services `make up` starts, in order.",
         ),
@@ -275,6 +294,59 @@ VARIABLES: list[Variable] = [
         ),
     ),
     *_vars(
+        "Streaming jobs (bronze and silver; `f1 stream start`)",
+        (
+            "STREAM_QUERIES",
+            "bronze,silver",
+            _query_list,
+            "Which queries `f1 stream start` runs in one Spark application (both by default: on 2 cores one "
+            "JVM running two queries beats two JVMs).",
+        ),
+        (
+            "STREAM_TRIGGER_SECONDS",
+            "2",
+            _positive_float,
+            "Processing-time trigger interval of the continuous queries.",
+        ),
+        (
+            "STREAM_MAX_OFFSETS_PER_TRIGGER",
+            "1000000",
+            _positive_int,
+            "Bronze: most Kafka records one micro-batch takes (maxOffsetsPerTrigger).",
+        ),
+        (
+            "SILVER_MAX_FILES_PER_TRIGGER",
+            "400",
+            _positive_int,
+            "Silver: most bronze files one micro-batch takes (the Delta source's maxFilesPerTrigger).",
+        ),
+        (
+            "SILVER_DEDUP_HORIZON_MINUTES",
+            "30",
+            _positive_int,
+            "How long the state store remembers an event_id; older repeats are checked against the tables.",
+        ),
+        (
+            "SILVER_ALLOWED_LATENESS_SECONDS",
+            "120",
+            _positive_int,
+            "An event older than its session's newest accepted event time minus this is quarantined as late.",
+        ),
+        (
+            "SILVER_FUTURE_TOLERANCE_SECONDS",
+            "60",
+            _positive_int,
+            "Clock tolerance: event times after the Kafka timestamp or before the session start by more "
+            "than this are quarantined.",
+        ),
+        (
+            "SILVER_PARALLEL_WRITES",
+            "4",
+            _positive_int,
+            "Silver tables a micro-batch appends to at once (their Delta commits overlap).",
+        ),
+    ),
+    *_vars(
         "dbt, Dagster and monitoring",
         ("DBT_TARGET", "local", _one_of("local", "ci", "remote"), "dbt profile target."),
         ("DAGSTER_PORT", "3000", _port, "Port of the Dagster UI started by `make up`."),
@@ -319,6 +391,14 @@ class Settings:
     spark_ui_port: int
     spark_checkpoint_path: str
     delta_storage_path: str
+    stream_queries: tuple[str, ...]
+    stream_trigger_seconds: float
+    stream_max_offsets_per_trigger: int
+    silver_max_files_per_trigger: int
+    silver_dedup_horizon_minutes: int
+    silver_allowed_lateness_seconds: int
+    silver_future_tolerance_seconds: int
+    silver_parallel_writes: int
     dbt_target: str
     dagster_port: int
     prometheus_port: int

@@ -36,6 +36,8 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         # Delta rebuilds a table's snapshot with 50 tasks by default: far too many for a few cores.
         "spark.databricks.delta.snapshotPartitions": str(s.spark_shuffle_partitions),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        # VACUUM records what it deleted in the table history (`f1 maintain` reports it).
+        "spark.databricks.delta.vacuum.logging.enabled": "true",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": s.delta_storage_path,
@@ -72,7 +74,12 @@ def get_spark(s: Settings, app_name: str = "f1-telemetry") -> SparkSession:
 
 
 # Our own Spark functions (jvm/udf): (SQL name, Java class, return type).
-FUNCTIONS = (("f1_protobuf_to_json", "io.f1telemetry.spark.ProtobufToJson", "string"),)
+FUNCTIONS = (
+    ("f1_protobuf_to_json", "io.f1telemetry.spark.ProtobufToJson", "string"),
+    # (raw_value BINARY, encoding STRING, context_json STRING, validated_time_unix_ns BIGINT, schema_id INT):
+    # the Confluent-framed EnrichedTelemetryEvent silver re-streams, or NULL if the input is not valid.
+    ("f1_enriched_protobuf", "io.f1telemetry.spark.EnrichToProtobuf", "binary"),
+)
 
 
 def register_functions(spark: SparkSession) -> None:

@@ -52,6 +52,13 @@ def _raw_events_flowing(settings: Settings) -> bool:
         consumer.close()
 
 
+def _silver_valid(settings: Settings) -> float:
+    from streaming.metrics import scrape
+
+    key = ("f1_records_total", (("outcome", "valid"), ("query", "silver")))
+    return scrape(settings.metrics_exporter_port).get(key, 0.0)
+
+
 def test_make_up_wait_status_down_round_trip(tmp_path):
     env = {**os.environ, **ephemeral_env(tmp_path / "state")}
     settings = Settings.from_env(env)
@@ -77,6 +84,11 @@ def test_make_up_wait_status_down_round_trip(tmp_path):
         for name in SERVICE_NAMES:
             assert (settings.logs_dir / f"{name}.log").stat().st_size > 0
         assert _raw_events_flowing(settings), "the simulator service sends no events"
+        # ... and the streams service lands them in silver
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and _silver_valid(settings) == 0:
+            time.sleep(2)
+        assert _silver_valid(settings) > 0, "the streams service lands nothing in silver"
     finally:
         down = make("down", env)
     assert "stopped:" in down.stdout
@@ -87,5 +99,6 @@ def test_make_up_wait_status_down_round_trip(tmp_path):
         settings.metastore_port,
         settings.prometheus_port,
         settings.dagster_port,
+        settings.metrics_exporter_port,
     ):
         assert not tcp_open("127.0.0.1", port), f"port {port} still open after make down"

@@ -2,7 +2,8 @@
 
 Records on the raw topics use the Confluent wire format, so any Kafka tool with a schema registry reads
 them: magic byte 0, the 4-byte big-endian schema id, for Protobuf the message-index list (the single
-byte 0: both root messages come first in their files), then the encoded message.
+byte 0: every root message comes first in its file), then the encoded message. The enriched topic
+(silver's re-stream) uses the same format for EnrichedTelemetryEvent (`enriched.proto`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,18 @@ from functools import cache
 
 from streaming import topics
 from streaming.contracts.codegen import PROTO_DIR, SCHEMAS_DIR
-from streaming.contracts.generated import session_pb2, telemetry_pb2
+from streaming.contracts.generated import enriched_pb2, session_pb2, telemetry_pb2
 
-__all__ = ["session_pb2", "telemetry_pb2", "Contract", "CONTRACTS", "frame", "unframe"]
+__all__ = [
+    "enriched_pb2",
+    "session_pb2",
+    "telemetry_pb2",
+    "Contract",
+    "CONTRACTS",
+    "frame",
+    "unframe",
+    "decode_enriched",
+]
 
 MAGIC_BYTE = 0
 # Message indexes [0] in Confluent's zigzag-varint encoding: the first message of the file.
@@ -31,6 +41,9 @@ class Contract:
     subject: str
     schema_type: str  # PROTOBUF or JSON
     source: str  # path under proto/ or schemas/
+    # The contracts whose files this one imports, registered as schema references: the import path is
+    # the reference's name, and they must be registered first (CONTRACTS lists them before).
+    references: tuple[Contract, ...] = ()
 
     def schema_text(self) -> str:
         base = PROTO_DIR if self.schema_type == "PROTOBUF" else SCHEMAS_DIR
@@ -56,7 +69,17 @@ class Contract:
 TELEMETRY_PROTOBUF = Contract(f"{topics.RAW_PROTOBUF}-value", "PROTOBUF", "f1/telemetry/v1/telemetry.proto")
 TELEMETRY_JSON = Contract(f"{topics.RAW_JSON}-value", "JSON", "f1.telemetry.v1.TelemetryEvent.json")
 SESSIONS_PROTOBUF = Contract(f"{topics.SESSIONS}-value", "PROTOBUF", "f1/telemetry/v1/session.proto")
-CONTRACTS = (TELEMETRY_PROTOBUF, TELEMETRY_JSON, SESSIONS_PROTOBUF)
+# enriched.proto imports telemetry.proto and session.proto, so the registry holds it with references to
+# their subjects (Apicurio 3.0's Confluent API resolves them: an unknown subject or version is rejected,
+# and compatibility checks and `referencedby` work), and the shared messages are defined once.
+ENRICHED_PROTOBUF = Contract(
+    f"{topics.ENRICHED}-value",
+    "PROTOBUF",
+    "f1/telemetry/v1/enriched.proto",
+    references=(TELEMETRY_PROTOBUF, SESSIONS_PROTOBUF),
+)
+# Registration order: every contract after the ones it references.
+CONTRACTS = (TELEMETRY_PROTOBUF, TELEMETRY_JSON, SESSIONS_PROTOBUF, ENRICHED_PROTOBUF)
 
 
 def frame(schema_id: int, payload: bytes, protobuf: bool = True) -> bytes:
@@ -74,6 +97,16 @@ def unframe(value: bytes, protobuf: bool = True) -> tuple[int, bytes]:
             raise ValueError("unexpected Protobuf message indexes")
         return schema_id, value[6:]
     return schema_id, value[5:]
+
+
+def decode_enriched(value: bytes) -> enriched_pb2.EnrichedTelemetryEvent:
+    """A record of the enriched topic as its message; ValueError if it is not one."""
+    from google.protobuf.message import DecodeError
+
+    try:
+        return enriched_pb2.EnrichedTelemetryEvent.FromString(unframe(value)[1])
+    except DecodeError as error:
+        raise ValueError(f"not an EnrichedTelemetryEvent: {error}") from None
 
 
 @cache

@@ -2,13 +2,16 @@
 
 Every subject has compatibility BACKWARD: consumers on the new schema must read data written with the
 previous one, so a contract change can be deployed before its producers are.
+
+A contract that imports others (enriched.proto) is registered with schema references to the versions of
+their subjects that hold the working tree's text, so they are registered first (CONTRACTS' order).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from streaming.contracts import CONTRACTS, Contract
@@ -18,15 +21,33 @@ from streaming.settings import Settings
 COMPATIBILITY = "BACKWARD"
 
 
+def _schema(
+    client, contract: Contract, text: str | None = None, *, latest_if_unknown: bool = False
+) -> Schema:
+    """The contract as a registry Schema, with references to the registered versions of its imports.
+
+    A reference names the version whose text is the working tree's; `latest_if_unknown` (for checks,
+    where an import may be changed and not registered yet) falls back to the import's latest version.
+    """
+    references = []
+    for imported in contract.references:
+        try:
+            version = client.lookup_schema(imported.subject, _schema(client, imported)).version
+        except SchemaRegistryError:
+            if not latest_if_unknown:
+                raise
+            version = client.get_latest_version(imported.subject).version
+        references.append(SchemaReference(imported.source, imported.subject, version))
+    return Schema(contract.registry_text(text), contract.schema_type, references)
+
+
 def register_contracts(s: Settings, contracts: tuple[Contract, ...] = CONTRACTS) -> dict[str, int]:
     """Set BACKWARD compatibility and register each contract; returns {subject: schema id}. Idempotent."""
     client = registry_client(s)
     ids = {}
     for contract in contracts:
         client.set_compatibility(contract.subject, COMPATIBILITY)
-        ids[contract.subject] = client.register_schema(
-            contract.subject, Schema(contract.registry_text(), contract.schema_type)
-        )
+        ids[contract.subject] = client.register_schema(contract.subject, _schema(client, contract))
     return ids
 
 
@@ -60,10 +81,9 @@ def check_contracts(
     client = registry_client(s)
     results = []
     for contract in contracts:
-        text = contract.registry_text((texts or {}).get(contract.subject))
-        schema = Schema(text, contract.schema_type)
         try:
             client.get_latest_version(contract.subject)
+            schema = _schema(client, contract, (texts or {}).get(contract.subject), latest_if_unknown=True)
         except SchemaRegistryError:
             results.append(
                 CompatibilityResult(contract.subject, True, "not registered yet: will be version 1")

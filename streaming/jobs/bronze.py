@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from streaming import topics
+from streaming.jobs import start_with_trigger
 from streaming.settings import Settings
 
 TABLE = "bronze.telemetry"
@@ -21,6 +22,12 @@ PAYLOADS = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "syste
 ENVELOPE_SCHEMA = (
     "event_id STRING, session_id STRING, car_number INT, event_type STRING, event_time_unix_ns BIGINT, "
     "producer_time_unix_ns BIGINT, sequence BIGINT"
+)
+# The whole record as bronze reads it: the envelope, each payload as JSON text, and the error fields.
+RECORD_SCHEMA = (
+    ENVELOPE_SCHEMA
+    + "".join(f", {p} STRING" for p in PAYLOADS)
+    + ", __decode_error STRING, _corrupt_record STRING"
 )
 
 
@@ -37,9 +44,8 @@ def read_raw(
         .option("startingOffsets", "earliest")
         .option("failOnDataLoss", "false")
     )
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
-    return reader.load()
+    limit = max_offsets_per_trigger or s.stream_max_offsets_per_trigger
+    return reader.option("maxOffsetsPerTrigger", str(limit)).load()
 
 
 def decode(raw: DataFrame) -> DataFrame:
@@ -67,18 +73,19 @@ def decode(raw: DataFrame) -> DataFrame:
         text.alias("text"),
     )
 
-    text = F.col("text")
-    envelope = F.from_json(text, ENVELOPE_SCHEMA)
-    error_in_decoder = F.get_json_object(text, "$.__decode_error")
+    # One parse of the text gives everything: the envelope, each payload object as its JSON text (a
+    # STRING field of from_json keeps a nested object's text), the decoder's error, and the text itself
+    # when it is not JSON at all.
+    record = F.from_json(F.col("text"), RECORD_SCHEMA, {"columnNameOfCorruptRecord": "_corrupt_record"})
+    stage = stage.withColumn("record", record)
+    envelope = F.col("record")
     decode_error = (
         F.when(~F.col("framed"), F.lit("not in the Confluent wire format"))
-        .when(error_in_decoder.isNotNull(), error_in_decoder)
-        .when(F.get_json_object(text, "$").isNull(), F.lit("malformed JSON"))
+        .when(envelope["__decode_error"].isNotNull(), envelope["__decode_error"])
+        .when(envelope.isNull() | envelope["_corrupt_record"].isNotNull(), F.lit("malformed JSON"))
     )
-    payload_type = F.coalesce(
-        *(F.when(F.get_json_object(text, f"$.{p}").isNotNull(), F.lit(p)) for p in PAYLOADS)
-    )
-    payload_json = F.coalesce(*(F.get_json_object(text, f"$.{p}") for p in PAYLOADS))
+    payload_type = F.coalesce(*(F.when(envelope[p].isNotNull(), F.lit(p)) for p in PAYLOADS))
+    payload_json = F.coalesce(*(envelope[p] for p in PAYLOADS))
     return (
         stage.select(
             F.col("topic").alias("kafka_topic"),
@@ -92,7 +99,7 @@ def decode(raw: DataFrame) -> DataFrame:
                 "schema_id"
             ),
             decode_error.alias("decode_error"),
-            envelope.alias("envelope"),
+            F.col("record").alias("envelope"),
             payload_type.alias("payload_type"),
             payload_json.alias("payload_json"),
             F.current_timestamp().alias("ingested_at"),
@@ -169,7 +176,7 @@ def start(
     s: Settings,
     *,
     available_now: bool = False,
-    trigger_seconds: float = 5.0,
+    trigger_seconds: float | None = None,
     subscribe: list[str] | None = None,
     checkpoint: str | None = None,
     app_id: str = QUERY_NAME,
@@ -181,9 +188,6 @@ def start(
         .option("checkpointLocation", checkpoint or f"{s.spark_checkpoint_path}/{app_id}")
         .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, app_id))
     )
-    writer = (
-        writer.trigger(availableNow=True)
-        if available_now
-        else writer.trigger(processingTime=f"{trigger_seconds} seconds")
+    return start_with_trigger(
+        writer, s.stream_trigger_seconds, available_now=available_now, trigger_seconds=trigger_seconds
     )
-    return writer.start()

@@ -265,6 +265,8 @@ class Prometheus(Service):
     """Prometheus from Debian's `prometheus` package, scraping the platform's exporters."""
 
     name, title, variable = "prometheus", "Prometheus", "PROMETHEUS_PORT"
+    # The streaming alerts, loaded from the project tree (an absolute path: the config lives elsewhere).
+    alert_rules = PROMETHEUS_TEMPLATE.parent / "alerts.yml"
 
     def endpoint(self, s: Settings) -> str:
         return f"http://127.0.0.1:{s.prometheus_port}"
@@ -274,7 +276,9 @@ class Prometheus(Service):
         data.mkdir(parents=True, exist_ok=True)
         template = string.Template(PROMETHEUS_TEMPLATE.read_text())
         ports = {"KAFKA_PORT": s.kafka_port, "SCHEMA_REGISTRY_PORT": s.schema_registry_port}
-        (data / "prometheus.yml").write_text(template.substitute({**s.as_env(), **ports}))
+        # The template single-quotes the path (YAML), where a quote is written twice.
+        files = {"ALERT_RULES": str(self.alert_rules.resolve()).replace("'", "''")}
+        (data / "prometheus.yml").write_text(template.substitute({**s.as_env(), **ports, **files}))
 
     def command(self, s: Settings) -> list[str]:
         binary = shutil.which("prometheus")
@@ -357,8 +361,34 @@ class Simulator(Service):
         return None if alive else "not running"
 
 
+class Streams(Service):
+    """`f1 stream run`: the bronze and silver queries (STREAM_QUERIES) in one Spark application."""
+
+    name, title, variable = "streams", "Streaming jobs (Spark)", "METRICS_EXPORTER_PORT"
+
+    def endpoint(self, s: Settings) -> str:
+        return f"http://127.0.0.1:{s.metrics_exporter_port}/metrics ({', '.join(s.stream_queries)})"
+
+    def prepare(self, s: Settings) -> None:
+        # Topics, contracts and tables must exist before the queries start (the same as `f1 init`).
+        from streaming.catalog import create_databases
+        from streaming.contracts.registration import register_contracts
+        from streaming.topics import create_topics
+
+        create_topics(s)
+        register_contracts(s)
+        create_databases(s)
+
+    def command(self, s: Settings) -> list[str]:
+        return [sys.executable, "-m", "streaming.cli", "stream", "run"]
+
+    def probe(self, s: Settings) -> str | None:
+        # The exporter answers once the SparkSession is up and the queries have started.
+        return http_ok(f"http://127.0.0.1:{s.metrics_exporter_port}/metrics")
+
+
 SERVICES: dict[str, Service] = {
     service.name: service
-    for service in (Kafka(), SchemaRegistry(), Metastore(), Prometheus(), Dagster(), Simulator())
+    for service in (Kafka(), SchemaRegistry(), Metastore(), Prometheus(), Dagster(), Simulator(), Streams())
 }
 assert tuple(SERVICES) == SERVICE_NAMES, "SERVICES and settings.SERVICE_NAMES disagree"

@@ -42,6 +42,7 @@ ERS_MAX_KJ = 4000.0
 MGU_K_MAX_KW = 120.0
 GRID_SPACING_M = 8.0
 FOLLOW_GAP_M = 12.0
+MAX_BRAKING_MS2 = 50.0  # about 5 g: the most an F1 car sheds under braking
 DRS_GAP_S = 1.0
 DRS_FROM_LAP = 3
 _SHIFT_KMH = np.array([80, 120, 155, 190, 225, 262, 300])
@@ -215,10 +216,11 @@ class Race:
         v_target = np.where(st.pit_phase == 2, 0.0, v_target)
         v_target = np.where(st.finished, v_target * COOLDOWN_PACE, v_target)
 
-        # Acceleration and braking limits.
+        # Acceleration and braking limits (braking at most 5 g, also into the pit box and behind a car).
         accel_max = np.minimum(740_000.0 / (800.0 * np.maximum(st.v, 5.0)), 12.0)
+        v_slowest = np.maximum(st.v - MAX_BRAKING_MS2 * DT, 0.0)
         v_new = np.minimum(v_target, st.v + accel_max * DT)
-        v_new = np.maximum(v_new, np.where(st.pit_phase == 2, 0.0, st.v - 50.0 * DT))
+        v_new = np.maximum(v_new, v_slowest)
 
         # Held up behind the car ahead unless DRS is open (the pit lane is a lane of its own).
         order = np.argsort(-st.dist)
@@ -227,7 +229,7 @@ class Race:
         follower, ahead = order[1:], order[:-1]
         blocked = (gaps < FOLLOW_GAP_M) & on_track[1:] & on_track[:-1] & ~st.drs_open[follower]
         blocked &= v_new[follower] > v_new[ahead]
-        v_new[follower[blocked]] = v_new[ahead[blocked]]
+        v_new[follower[blocked]] = np.maximum(v_new[ahead[blocked]], v_slowest[follower[blocked]])
         v_new = np.where(active, np.maximum(v_new, 0.0), 0.0)
 
         dist_old = st.dist.copy()

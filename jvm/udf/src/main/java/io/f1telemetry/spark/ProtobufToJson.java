@@ -1,17 +1,11 @@
 package io.f1telemetry.spark;
 
-import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
-import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Descriptors.FileDescriptor;
 import com.google.protobuf.DynamicMessage;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.spark.sql.api.java.UDF1;
 
 /**
@@ -22,9 +16,7 @@ import org.apache.spark.sql.api.java.UDF1;
  */
 public final class ProtobufToJson implements UDF1<byte[], String> {
   private static final long serialVersionUID = 1L;
-  private static final String DESCRIPTOR_SET = "/f1/telemetry/v1/contracts.desc";
   private static final String FILE = "f1/telemetry/v1/telemetry.proto";
-  private static volatile FileDescriptor telemetry;
 
   @Override
   public String call(byte[] value) {
@@ -37,7 +29,7 @@ public final class ProtobufToJson implements UDF1<byte[], String> {
         return error("not in the Confluent wire format (no magic byte 0)");
       }
       buffer.getInt(); // schema id: Spark reads it with plain SQL
-      Descriptor type = messageAt(file(), readIndexes(buffer));
+      Descriptor type = messageAt(Contracts.file(FILE), readIndexes(buffer));
       DynamicMessage message = DynamicMessage.parseFrom(type, com.google.protobuf.CodedInputStream.newInstance(buffer));
       StringBuilder out = new StringBuilder(512);
       Json.message(message, out);
@@ -87,40 +79,6 @@ public final class ProtobufToJson implements UDF1<byte[], String> {
       type = type.getNestedTypes().get(indexes[i]);
     }
     return type;
-  }
-
-  private static FileDescriptor file() throws IOException {
-    FileDescriptor file = telemetry;
-    if (file == null) {
-      synchronized (ProtobufToJson.class) {
-        if (telemetry == null) {
-          telemetry = load();
-        }
-        file = telemetry;
-      }
-    }
-    return file;
-  }
-
-  private static FileDescriptor load() throws IOException {
-    try (InputStream in = ProtobufToJson.class.getResourceAsStream(DESCRIPTOR_SET)) {
-      if (in == null) {
-        throw new IOException("descriptor set " + DESCRIPTOR_SET + " is missing from the jar");
-      }
-      Map<String, FileDescriptor> built = new HashMap<>();
-      FileDescriptorSet set = FileDescriptorSet.parseFrom(in);
-      for (FileDescriptorProto proto : set.getFileList()) {
-        FileDescriptor[] deps = proto.getDependencyList().stream().map(built::get).toArray(FileDescriptor[]::new);
-        built.put(proto.getName(), FileDescriptor.buildFrom(proto, deps));
-      }
-      FileDescriptor file = built.get(FILE);
-      if (file == null) {
-        throw new IOException(FILE + " is not in " + DESCRIPTOR_SET);
-      }
-      return file;
-    } catch (com.google.protobuf.Descriptors.DescriptorValidationException e) {
-      throw new IOException(e);
-    }
   }
 
   /** The JSON encoding of the contract, written by hand: no JSON library on Spark's class path needed. */

@@ -1,0 +1,137 @@
+"""`f1 bench pipeline`: events/s through bronze and silver, against Kafka's own consumer, and latency.
+
+1. Throughput: a simulated race (50 cars, Protobuf) is preloaded into the raw topic; the raw consume rate
+   of that topic is measured with kafka-consumer-perf-test; then bronze drains the topic and silver
+   drains bronze (available-now, one SparkSession, as `f1 stream run --available-now` does). Printed:
+   each stage's rate, the pipeline's sustained rate (events over the time of both stages), and the ratio
+   to the raw consume rate.
+2. Latency: the simulator streams 50 cars at the nominal rate (real time) while bronze and silver run
+   continuously with the configured trigger; each accepted event's latency is the time from its event
+   time to the commit of the silver batch that landed it. Printed: p50, p99 and max.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+from streaming import topics
+from streaming.settings import PROJECT_ROOT, Settings
+
+LAP_EVENTS_50_CARS = 520_000  # about one lap of Monza for 50 cars
+
+
+def _prepare(s: Settings):
+    from streaming.catalog import create_databases
+    from streaming.contracts.registration import register_contracts
+    from streaming.topics import create_topics
+
+    create_topics(s)
+    ids = register_contracts(s)
+    create_databases(s)
+    return ids
+
+
+def _silver_rows(spark, session_id: str) -> int:
+    from pyspark.sql import functions as F
+
+    from streaming.jobs import silver
+    from streaming.jobs.silver_schema import EVENT_TYPES
+
+    return sum(
+        spark.table(silver.table_name(t)).where(F.col("session_id") == session_id).count()
+        for t in EVENT_TYPES
+    )
+
+
+def run_throughput(s: Settings, events: int) -> dict[str, float]:
+    from streaming.bench import bench_kafka_consumer_perf_test
+    from streaming.jobs import bronze, silver
+    from streaming.simulator.race import RaceConfig
+    from streaming.simulator.runner import KafkaSink, simulate
+    from streaming.spark import get_spark
+
+    ids = _prepare(s)
+    laps = max(1, round(events / LAP_EVENTS_50_CARS))
+    config = RaceConfig(cars=50, laps=laps, seed=77, start_time_ns=time.time_ns() - 6 * 3600 * 10**9)
+    sent = simulate(config, ids, KafkaSink(s.kafka_bootstrap_servers), speed=0)
+    raw_rate = bench_kafka_consumer_perf_test(s, topics.RAW_PROTOBUF, sent.records_sent - 1)
+
+    spark = get_spark(s, "f1-bench-pipeline")
+    run = uuid.uuid4().hex[:6]
+    t0 = time.perf_counter()
+    bronze.start(spark, s, available_now=True, app_id=f"bench-bronze-{run}").awaitTermination()
+    t1 = time.perf_counter()
+    silver.start(spark, s, available_now=True, app_id=f"bench-silver-{run}", enriched_topic=None)
+    spark.streams.awaitAnyTermination()
+    t2 = time.perf_counter()
+    landed = _silver_rows(spark, config.session_id)
+    if landed != sent.events:
+        raise RuntimeError(f"silver holds {landed} of the {sent.events} events sent")
+    pipeline = sent.events / (t2 - t0)
+    return {
+        "preloaded events": float(sent.events),
+        "kafka-consumer-perf-test (raw topic)": raw_rate,
+        "bronze (kafka -> bronze.telemetry)": sent.records_sent / (t1 - t0),
+        "silver (bronze -> silver tables)": sent.events / (t2 - t1),
+        "pipeline (kafka -> bronze -> silver, sustained)": pipeline,
+        "pipeline ratio to kafka-consumer-perf-test": pipeline / raw_rate,
+    }
+
+
+def run_latency(s: Settings, seconds: int) -> dict[str, float]:
+    from pyspark.sql import functions as F
+
+    from streaming.jobs import bronze, silver
+    from streaming.jobs.silver_schema import EVENT_TYPES
+    from streaming.spark import get_spark
+
+    _prepare(s)
+    spark = get_spark(s, "f1-bench-latency")
+    run = uuid.uuid4().hex[:6]
+    outcomes: list[silver.BatchOutcome] = []
+    queries = [
+        bronze.start(spark, s, app_id=f"latency-bronze-{run}"),
+        silver.start(spark, s, app_id=f"latency-silver-{run}", on_outcome=outcomes.append),
+    ]
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "streaming.cli", "simulate", "--speed", "1", "--cars", "50", "--quiet"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **s.as_env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    started = dt.datetime.now(dt.UTC)
+    try:
+        time.sleep(seconds)
+    finally:
+        simulator.terminate()
+        simulator.wait(60)
+        for query in queries:
+            query.stop()
+    # each accepted event: from its event time to the commit of the silver batch that landed it
+    commits = spark.createDataFrame(
+        [(o.validated_at, o.committed_ns) for o in outcomes if o.valid_total],
+        "validated_at TIMESTAMP, committed_ns BIGINT",
+    )
+    latencies = None
+    for event_type in EVENT_TYPES:
+        part = (
+            spark.table(silver.table_name(event_type))
+            .where(F.col("validated_at") >= F.lit(started))
+            .join(F.broadcast(commits), "validated_at")
+            .select(((F.col("committed_ns") - F.col("event_time_unix_ns")) / 1e6).alias("latency_ms"))
+        )
+        latencies = part if latencies is None else latencies.unionByName(part)
+    p50, p99 = latencies.approxQuantile("latency_ms", [0.5, 0.99], 0.001)
+    stats = latencies.agg(F.count(F.lit(1)).alias("n"), F.max("latency_ms").alias("worst")).first()
+    return {
+        "events measured at nominal rate": float(stats.n),
+        "p50 event-to-silver latency": p50,
+        "p99 event-to-silver latency": p99,
+        "max event-to-silver latency": stats.worst,
+    }

@@ -1,0 +1,164 @@
+"""Session context for silver: the compacted `f1.sessions` topic, `silver.sessions`, and the join columns.
+
+The sessions topic is tiny (one record per session), so silver reads it whole in a batch query whenever a
+micro-batch brings a session it does not know, keeps the sessions in the driver, upserts them into
+`silver.sessions`, and joins events with a broadcast frame of `ctx_*` columns (the session's circuit,
+start, length, the car's driver and team, and the lateness watermark of the event's stream).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from streaming.contracts import session_pb2, unframe
+
+TABLE = "silver.sessions"
+
+_ENTRY = StructType(
+    [
+        StructField("car_number", IntegerType()),
+        StructField("driver_code", StringType()),
+        StructField("driver_name", StringType()),
+        StructField("team", StringType()),
+    ]
+)
+CONTEXT_SCHEMA = StructType(
+    [
+        StructField("session_id", StringType(), False),
+        StructField("ctx_circuit", StringType()),
+        StructField("ctx_circuit_length_m", DoubleType()),
+        StructField("ctx_session_type", StringType()),
+        StructField("ctx_session_date", DateType()),
+        StructField("ctx_total_laps", IntegerType()),
+        StructField("ctx_start_time_unix_ns", LongType()),
+        StructField("ctx_watermarks", MapType(StringType(), LongType())),
+        StructField("ctx_future_tolerance_ns", LongType()),
+        StructField("ctx_entries", MapType(IntegerType(), _ENTRY)),
+    ]
+)
+
+
+def session_type_name(info: session_pb2.SessionInfo) -> str:
+    return session_pb2.SessionType.Name(info.session_type).removeprefix("SESSION_TYPE_")
+
+
+def read_sessions_topic(spark: SparkSession, bootstrap_servers: str, topic: str) -> dict[str, object]:
+    """{session_id: SessionInfo}: the latest record per session on the topic (compaction keeps one)."""
+    rows = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+        .select("value")
+        .collect()
+    )
+    sessions = {}
+    for row in rows:  # offset order: a later record for a session replaces an earlier one
+        try:
+            info = session_pb2.SessionInfo.FromString(unframe(bytes(row.value))[1])
+        except Exception:  # noqa: BLE001 - an unreadable metadata record enriches nothing
+            continue
+        if info.session_id:
+            sessions[info.session_id] = info
+    return sessions
+
+
+def _session_date(info) -> dt.date:
+    """The session's date; from its start time when the record does not say."""
+    if info.session_date:
+        return dt.date.fromisoformat(info.session_date)
+    return dt.datetime.fromtimestamp(info.start_time_unix_ns / 1e9, dt.UTC).date()
+
+
+def sessions_frame(spark: SparkSession, infos: Iterable) -> DataFrame:
+    """silver.sessions rows of these SessionInfo messages."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        (
+            info.session_id,
+            info.circuit,
+            info.circuit_length_m,
+            session_type_name(info),
+            _session_date(info),
+            dt.datetime.fromtimestamp(info.start_time_unix_ns / 1e9, dt.UTC),
+            info.start_time_unix_ns,
+            info.total_laps,
+            list(info.sector_end_m),
+            info.seed,
+            [(e.car_number, e.driver_code, e.driver_name, e.team) for e in info.entries],
+            now,
+        )
+        for info in infos
+    ]
+    return spark.createDataFrame(rows, schema=spark.table(TABLE).schema)
+
+
+def upsert_sessions(spark: SparkSession, infos: Iterable) -> None:
+    """Insert new sessions into silver.sessions and update changed ones (idempotent)."""
+    from delta.tables import DeltaTable
+
+    frame = sessions_frame(spark, infos)
+    (
+        DeltaTable.forName(spark, TABLE)
+        .alias("t")
+        .merge(frame.alias("s"), "t.session_id = s.session_id")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def context_frame(
+    spark: SparkSession,
+    sessions: Mapping[str, object],
+    watermarks: Mapping[str, Mapping[str, int]],
+    future_tolerance_ns: int,
+) -> DataFrame:
+    """The ctx_* columns per session, for a broadcast join with a batch's events."""
+    rows = [
+        (
+            session_id,
+            info.circuit,
+            info.circuit_length_m,
+            session_type_name(info),
+            _session_date(info),
+            info.total_laps,
+            info.start_time_unix_ns,
+            dict(watermarks.get(session_id, {})),
+            future_tolerance_ns,
+            {e.car_number: (e.car_number, e.driver_code, e.driver_name, e.team) for e in info.entries},
+        )
+        for session_id, info in sessions.items()
+    ]
+    return spark.createDataFrame(rows, schema=CONTEXT_SCHEMA)
+
+
+def with_context(events: DataFrame, context: DataFrame) -> DataFrame:
+    """Events with the ctx_* columns of their session and car (nulls when either is unknown)."""
+    joined = events.join(F.broadcast(context), "session_id", "left")
+    entry = F.col("ctx_entries")[F.col("car_number")]
+    stream = F.concat_ws("|", F.col("car_number").cast("string"), F.col("event_type"))
+    return joined.withColumns(
+        {
+            "ctx_driver_code": entry["driver_code"],
+            "ctx_driver_name": entry["driver_name"],
+            "ctx_team": entry["team"],
+            "ctx_watermark_unix_ns": F.col("ctx_watermarks")[stream],
+        }
+    )

@@ -1,0 +1,209 @@
+"""Exactly once under SIGKILL: the streams' driver is killed mid-batch, again and again, while a race streams.
+
+`f1 stream run` (bronze and silver in one Spark application) runs as a real process; the test kills its
+whole process group (the Python driver and Spark's JVM) with SIGKILL at random points, and right after a
+micro-batch has started but before it committed, then restarts it. At the end every event the simulator
+sent is in silver exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from streaming import topics
+from streaming.catalog import create_databases
+from streaming.contracts import telemetry_pb2, unframe
+from streaming.contracts.registration import register_contracts
+from streaming.jobs import silver
+from streaming.jobs.silver_schema import EVENT_TYPES
+from streaming.metrics import scrape
+from streaming.runtime.ephemeral import free_port
+from streaming.settings import PROJECT_ROOT
+from streaming.simulator.faults import FaultRates
+from streaming.simulator.race import RaceConfig
+from streaming.simulator.runner import KafkaSink, simulate
+from streaming.topics import create_topics
+
+pytestmark = pytest.mark.e2e
+KILLS = 4
+
+
+def _stream_env(settings, checkpoints: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        **settings.as_env(),
+        "SPARK_CHECKPOINT_PATH": str(checkpoints),
+        "METRICS_EXPORTER_PORT": str(free_port()),
+        "SPARK_UI_PORT": str(free_port()),
+        "STREAM_TRIGGER_SECONDS": "1",
+        "SPARK_DRIVER_MEMORY": "2g",
+    }
+
+
+def _start(env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "streaming.cli", "stream", "run", *extra],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the JVM is killed with it
+    )
+
+
+def _kill(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+
+
+def _uncommitted_batch(checkpoint: Path) -> bool:
+    """A micro-batch has been planned (offsets written) but not committed yet."""
+    offsets, commits = checkpoint / "offsets", checkpoint / "commits"
+    if not offsets.is_dir():
+        return False
+    planned = {p.name for p in offsets.iterdir() if p.name.isdigit()}
+    done = {p.name for p in commits.iterdir() if p.name.isdigit()} if commits.is_dir() else set()
+    return bool(planned - done)
+
+
+def _wait_for(condition, timeout_s: float, interval_s: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval_s)
+    return False
+
+
+def _check_live_metrics(port: str) -> None:
+    """After real batches, every metric of both queries is exported with a sane value."""
+
+    def value(name: str, query: str, **labels: str) -> float:
+        key = (name, tuple(sorted({"query": query, **labels}.items())))
+        assert key in scraped, f"{name} {labels} of {query} is not exported"
+        return scraped[key]
+
+    scraped = {}
+    ready = _wait_for(lambda: scraped.update(scrape(int(port))) or value_or_zero(scraped, "silver") > 0, 240)
+    assert ready, "silver landed nothing while the streams ran"
+    for query in ("bronze", "silver"):
+        assert value("f1_stream_up", query) == 1
+        assert value("f1_stream_starts_total", query) == 1
+        assert value("f1_batches_total", query) >= 1
+        assert value("f1_input_rows_total", query) > 0
+        assert value("f1_processing_latency_seconds", query) > 0
+        assert value("f1_batch_duration_seconds_count", query) >= 1
+        assert value("f1_checkpoint_age_seconds", query) >= 0
+        assert value("f1_input_rows_per_second", query) >= 0
+        assert value("f1_processed_rows_per_second", query) >= 0
+        assert value("f1_kafka_offset_lag_records", query) >= 0
+        assert value("f1_last_batch_id", query) >= 0
+    assert 0 <= value("f1_validation_failure_rate", "silver") <= 1
+    assert value("f1_records_total", "silver", outcome="quarantined") >= 0
+    for quantile in ("0.5", "0.99", "1"):
+        assert value("f1_streaming_lag_seconds", "silver", quantile=quantile) > 0
+    assert value("f1_streaming_lag_seconds", "silver", quantile="0.5") <= value(
+        "f1_streaming_lag_seconds", "silver", quantile="1"
+    )
+
+
+def value_or_zero(scraped: dict, query: str) -> float:
+    return scraped.get(("f1_records_total", (("outcome", "valid"), ("query", query))), 0.0)
+
+
+def _sent_event_ids(settings, session_id: str) -> list[str]:
+    """Every event id of the session on the raw topic, read back from Kafka."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": f"kill-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topics.RAW_PROTOBUF])
+    ids, idle = [], 0
+    try:
+        while idle < 10:
+            messages = consumer.consume(5000, timeout=1.0)
+            idle = idle + 1 if not messages else 0
+            for message in messages:
+                event = telemetry_pb2.TelemetryEvent.FromString(unframe(message.value())[1])
+                if event.session_id == session_id:
+                    ids.append(event.event_id)
+    finally:
+        consumer.close()
+    return ids
+
+
+def test_sigkill_mid_batch_loses_and_duplicates_nothing(platform_settings, spark, tmp_path):
+    s = platform_settings
+    create_topics(s)
+    ids = register_contracts(s)
+    create_databases(s)
+    env = _stream_env(s, tmp_path / "checkpoints")
+    log = tmp_path / "streams.log"
+    rng = random.Random(7)
+
+    # a 3-car race at 2x real time, with duplicates, streaming while the driver is killed
+    config = RaceConfig(cars=3, laps=2, seed=913, start_time_ns=time.time_ns() - 3600 * 10**9)
+    race = threading.Thread(
+        target=simulate,
+        args=(config, ids, KafkaSink(s.kafka_bootstrap_servers)),
+        kwargs={"speed": 2, "faults": FaultRates(duplicate=0.01), "truth_path": tmp_path / "truth.json"},
+    )
+    race.start()
+    kills = []
+    try:
+        for attempt in range(KILLS):
+            process = _start(env, log)
+            assert _wait_for(lambda: (tmp_path / "checkpoints" / "silver" / "commits").is_dir(), 240), (
+                log.read_text()[-3000:]
+            )
+            if attempt == 0:
+                _check_live_metrics(env["METRICS_EXPORTER_PORT"])
+            query = rng.choice(["bronze", "silver"]) if attempt % 2 else None
+            if query:  # kill between a batch's planning and its commit
+                _wait_for(lambda q=query: _uncommitted_batch(tmp_path / "checkpoints" / q), 30)
+            else:  # kill at a random moment
+                time.sleep(rng.uniform(2, 8))
+            assert process.poll() is None, log.read_text()[-3000:]
+            _kill(process)
+            kills.append(query or "random")
+    finally:
+        race.join()
+
+    # drain everything that is left, then stop
+    drain = _start(env, log, "--available-now")
+    assert drain.wait(600) == 0, log.read_text()[-3000:]
+
+    sent = _sent_event_ids(s, config.session_id)
+    assert len(kills) == KILLS and len(sent) > 10_000
+    landed = None
+    for event_type in EVENT_TYPES:
+        part = spark.table(silver.table_name(event_type)).where(F.col("session_id") == config.session_id)
+        part = part.select("event_id")
+        landed = part if landed is None else landed.unionByName(part)
+    landed_ids = [r.event_id for r in landed.collect()]
+    missing = set(sent) - set(landed_ids)
+    duplicated = len(landed_ids) - len(set(landed_ids))
+    print(
+        f"kill test: {len(kills)} kills {kills}, {len(sent)} records sent, {len(set(sent))} events, "
+        f"{len(missing)} lost, {duplicated} duplicated"
+    )
+    assert not missing
+    assert duplicated == 0
+    assert set(landed_ids) == set(sent)

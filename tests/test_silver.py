@@ -1,0 +1,257 @@
+"""Silver on a real broker, registry, Spark and Delta: every record is accounted for, once.
+
+A simulated race with every kind of fault goes through bronze and silver. Each record that came in ends up
+in exactly one place: a silver table, the quarantine (with the reason the fault calls for), or dropped as a
+duplicate of a record that is already in one of those.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import replace
+
+import pytest
+from pyspark.sql import functions as F
+
+from streaming import topics
+from streaming.catalog import create_databases
+from streaming.contracts.registration import register_contracts
+from streaming.jobs import bronze, silver
+from streaming.jobs.silver_schema import EVENT_TYPES
+from streaming.simulator.faults import FaultRates
+from streaming.simulator.race import RaceConfig
+from streaming.simulator.runner import KafkaSink, simulate
+from streaming.topics import TopicSpec, create_topics
+
+INVALID_FAULTS = {
+    "wrong_schema_id": {"unknown_schema_id"},
+    "out_of_range": {"out_of_range"},
+    "missing_field": {"missing_field"},
+    "clock_skew": {"future_timestamp", "before_session"},
+}
+
+
+def silver_events(spark, topic_names):
+    frames = [
+        spark.table(silver.table_name(t)).where(F.col("kafka_topic").isin(topic_names)) for t in EVENT_TYPES
+    ]
+    result = None
+    for event_type, frame in zip(EVENT_TYPES, frames, strict=True):
+        part = frame.select("event_id", "session_id", "driver_code", "circuit", "session_type").withColumn(
+            "event_type", F.lit(event_type)
+        )
+        result = part if result is None else result.unionByName(part)
+    return result
+
+
+def drain(spark, settings, query, checkpoint, app_id, **options) -> None:
+    """Run bronze or silver available-now from `checkpoint` until it has drained its input."""
+    job = bronze if query == "bronze" else silver
+    job.start(
+        spark, settings, available_now=True, checkpoint=str(checkpoint), app_id=app_id, **options
+    ).awaitTermination()
+
+
+@pytest.fixture(scope="module")
+def race(platform_settings, spark, tmp_path_factory):
+    """Two simulated sessions with faults (Protobuf and JSON), landed in bronze and silver."""
+    tmp = tmp_path_factory.mktemp("silver")
+    s = replace(
+        platform_settings,
+        stream_max_offsets_per_trigger=6000,  # many small batches, so that lateness can show
+        silver_max_files_per_trigger=8,
+        silver_allowed_lateness_seconds=20,
+        silver_dedup_horizon_minutes=180,  # the events are an hour old: the state store dedups them
+    )
+    create_topics(s)
+    ids = register_contracts(s)
+    create_databases(s)
+    suffix = uuid.uuid4().hex[:6]
+    proto_topic, json_topic = f"s{suffix}.{topics.RAW_PROTOBUF}", f"s{suffix}.{topics.RAW_JSON}"
+    enriched_topic = f"s{suffix}.{topics.ENRICHED}"
+    create_topics(s, [TopicSpec(name, 3, {}) for name in (proto_topic, json_topic, enriched_topic)])
+    start_ns = time.time_ns() - 3600 * 10**9
+    proto = simulate(
+        RaceConfig(cars=2, laps=2, seed=411, start_time_ns=start_ns),
+        ids,
+        KafkaSink(s.kafka_bootstrap_servers),
+        speed=0,
+        faults=FaultRates(
+            duplicate=0.004,
+            out_of_order=0.004,
+            late=0.002,
+            truncated=0.001,
+            wrong_schema_id=0.001,
+            out_of_range=0.002,
+            missing_field=0.002,
+            clock_skew=0.001,
+        ),
+        truth_path=tmp / "proto.json",
+        topic=proto_topic,
+    )
+    as_json = simulate(
+        RaceConfig(cars=1, laps=1, seed=412, start_time_ns=start_ns),
+        ids,
+        KafkaSink(s.kafka_bootstrap_servers),
+        speed=0,
+        encoding="json",
+        faults=FaultRates(bad_json=0.002, missing_field=0.002, duplicate=0.004),
+        truth_path=tmp / "json.json",
+        topic=json_topic,
+    )
+    run = uuid.uuid4().hex[:6]
+    drain(spark, s, "bronze", tmp / "bronze", f"bronze-{run}", subscribe=[proto_topic, json_topic])
+    outcomes = []
+    drain(
+        spark,
+        s,
+        "silver",
+        tmp / "silver",
+        f"silver-{run}",
+        enriched_topic=enriched_topic,
+        on_outcome=outcomes.append,
+    )
+    for outcome in outcomes:
+        steps = ", ".join(f"{k} {v:.1f}s" for k, v in outcome.step_seconds.items())
+        print(f"silver batch {outcome.batch_id}: {outcome.input_rows} rows; {steps}")
+    return {
+        "settings": s,
+        "tmp": tmp,
+        "run": run,
+        "topics": [proto_topic, json_topic],
+        "enriched_topic": enriched_topic,
+        "proto": proto,
+        "json": as_json,
+        "truth": {
+            "proto": json.loads((tmp / "proto.json").read_text()),
+            "json": json.loads((tmp / "json.json").read_text()),
+        },
+        "outcomes": outcomes,
+    }
+
+
+def test_every_record_is_in_silver_quarantine_or_a_duplicate(spark, race):
+    names = race["topics"]
+    came_in = spark.table(bronze.TABLE).where(F.col("kafka_topic").isin(names))
+    distinct_records = came_in.select(silver.dedup_key()).distinct().count()
+    in_silver = silver_events(spark, names)
+    in_quarantine = spark.table(silver.QUARANTINE_TABLE).where(F.col("kafka_topic").isin(names))
+    silver_count, quarantine_count = in_silver.count(), in_quarantine.count()
+    # invalid + valid + duplicates = what came in
+    duplicates = came_in.count() - distinct_records
+    assert silver_count + quarantine_count + duplicates == came_in.count()
+    assert duplicates >= 1
+    # nothing twice: event ids are unique across the silver tables
+    assert in_silver.select("event_id").distinct().count() == silver_count
+    # the micro-batches say the same
+    outcomes = race["outcomes"]
+    assert len(outcomes) > 3
+    assert sum(o.valid_total for o in outcomes) == silver_count
+    assert sum(o.quarantined_total for o in outcomes) == quarantine_count
+
+
+def test_faults_are_quarantined_with_their_reasons(spark, race):
+    names = race["topics"]
+    quarantine = spark.table(silver.QUARANTINE_TABLE).where(F.col("kafka_topic").isin(names))
+    reasons = {r.event_id: r.reason for r in quarantine.where("event_id IS NOT NULL").collect()}
+    by_reason = {r.reason: r["count"] for r in quarantine.groupBy("reason").count().collect()}
+    proto_faults = race["truth"]["proto"]["faults"]
+    json_faults = race["truth"]["json"]["faults"]
+    for fault, expected in INVALID_FAULTS.items():
+        for event_id in proto_faults["event_ids"][fault]:
+            if event_id in reasons:
+                assert reasons[event_id] in expected, (fault, event_id, reasons[event_id])
+    for fault in ("wrong_schema_id", "out_of_range", "clock_skew"):
+        assert proto_faults["counts"][fault] >= 1, fault
+        assert all(e in reasons for e in proto_faults["event_ids"][fault]), fault
+    # Half a Protobuf record sometimes still parses (cut at a field boundary): a message without its
+    # payload, quarantined as missing_field; every other truncated or bad-JSON record is undecodable.
+    partial = {e for e in proto_faults["event_ids"]["truncated"] if reasons.get(e) == "missing_field"}
+    missing = proto_faults["counts"]["missing_field"] + json_faults["counts"]["missing_field"]
+    assert by_reason.get("missing_field") == missing + len(partial)
+    undecodable = proto_faults["counts"]["truncated"] + json_faults["counts"]["bad_json"]
+    assert undecodable >= 2 and by_reason.get("undecodable") == undecodable - len(partial)
+    # late events: quarantined as late unless they were within the allowed lateness when they came
+    in_silver = {r.event_id for r in silver_events(spark, names).select("event_id").collect()}
+    late_ids = proto_faults["event_ids"]["late"]
+    assert late_ids and all(e in in_silver or reasons.get(e) == "late" for e in late_ids)
+    assert by_reason.get("late", 0) >= 1
+    late_quarantined = {e for e, r in reasons.items() if r == "late"}
+    assert late_quarantined <= set(late_ids) | set(proto_faults["event_ids"]["out_of_order"])
+
+
+def test_valid_events_are_all_in_silver_enriched(spark, race):
+    names = race["topics"]
+    in_silver = silver_events(spark, names)
+    for key in ("proto", "json"):
+        result, truth = race[key], race["truth"][key]
+        faults = truth["faults"]["counts"]
+        invalid = sum(faults[f] for f in (*INVALID_FAULTS, "truncated", "bad_json"))
+        quarantined_late = (
+            spark.table(silver.QUARANTINE_TABLE)
+            .where(F.col("kafka_topic").isin(names) & (F.col("reason") == "late"))
+            .where(F.col("session_id") == result.session_id)
+            .count()
+        )
+        rows = in_silver.where(F.col("session_id") == result.session_id)
+        assert rows.count() == result.events - invalid - quarantined_late, key
+        per_type = {r.event_type: r["count"] for r in rows.groupBy("event_type").count().collect()}
+        assert set(per_type) == set(EVENT_TYPES)
+        assert rows.where("driver_code IS NULL OR circuit IS NULL").count() == 0
+        assert {r.session_type for r in rows.select("session_type").distinct().collect()} == {"RACE"}
+    sessions = spark.table("silver.sessions").where(F.col("session_id") == race["proto"].session_id).collect()
+    assert len(sessions) == 1 and len(sessions[0].entries) == 2
+
+
+def test_accepted_events_are_re_streamed_enriched(platform_settings, spark, race):
+    from streaming.contracts import decode_enriched
+
+    records = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", platform_settings.kafka_bootstrap_servers)
+        .option("subscribe", race["enriched_topic"])
+        .option("startingOffsets", "earliest")
+        .load()
+        .select("key", "value")
+        .collect()
+    )
+    in_silver = {r.event_id: r for r in silver_events(spark, race["topics"]).collect()}
+    decoded = [decode_enriched(bytes(r.value)) for r in records]
+    # every accepted event once (no crash here, so at-least-once is exactly once), nothing else
+    assert sorted(m.event.event_id for m in decoded) == sorted(in_silver)
+    for record, message in zip(records[:200], decoded[:200], strict=True):
+        row = in_silver[message.event.event_id]
+        assert record.key.decode() == str(message.event.car_number)
+        assert message.session.driver_code == row.driver_code and message.session.circuit == row.circuit
+        assert message.event.session_id == row.session_id and message.validated_time_unix_ns > 0
+
+
+def test_rerun_and_replay_add_nothing_to_silver(platform_settings, spark, race):
+    names, tmp, run = race["topics"], race["tmp"], race["run"]
+    before = silver_events(spark, names).count()
+    # 1. the same query again from its checkpoint: nothing new
+    drain(spark, race["settings"], "silver", tmp / "silver", f"silver-{run}", enriched_topic=None)
+    assert silver_events(spark, names).count() == before
+    # 2. the whole session again through Kafka and bronze: the state store drops every repeat
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": platform_settings.kafka_bootstrap_servers})
+    resent = (
+        spark.table(bronze.TABLE).where(F.col("kafka_topic") == names[0]).select("kafka_key", "raw_value")
+    )
+    for row in resent.toLocalIterator():
+        producer.produce(names[0], key=row.kafka_key, value=bytes(row.raw_value))
+        producer.poll(0)
+    producer.flush(30)
+    drain(spark, race["settings"], "bronze", tmp / "bronze", f"bronze-{run}", subscribe=names)
+    drain(spark, race["settings"], "silver", tmp / "silver", f"silver-{run}", enriched_topic=None)
+    assert silver_events(spark, names).count() == before
+    # 3. a query that has lost its state (new checkpoint) and a short horizon: the tables themselves
+    #    catch the repeats
+    forgetful = replace(race["settings"], silver_dedup_horizon_minutes=1)
+    drain(spark, forgetful, "silver", tmp / "silver-new", f"silver-new-{run}", enriched_topic=None)
+    after = silver_events(spark, names)
+    assert after.count() == before
+    assert after.select("event_id").distinct().count() == before

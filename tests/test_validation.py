@@ -1,0 +1,217 @@
+"""Silver's validation, flattening and enrichment as pure DataFrame functions, on small hand-made frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from streaming.catalog import create_databases
+from streaming.jobs import silver
+from streaming.jobs.silver_schema import EVENT_TYPES, EVENTS_DDL_PATH, render_event_tables_ddl, table_columns
+from streaming.jobs.validation import REASONS, validate
+
+SCHEMA_ID = 7
+START_NS = 1_788_000_000_000_000_000
+T0 = START_NS + 600 * 10**9  # ten minutes into the session
+COLUMNS = (
+    "decode_error STRING, schema_id INT, event_id STRING, session_id STRING, car_number INT, "
+    "event_type STRING, event_time_unix_ns BIGINT, producer_time_unix_ns BIGINT, sequence BIGINT, "
+    "payload_json STRING, kafka_timestamp TIMESTAMP, event_time TIMESTAMP, session_date DATE, "
+    "encoding STRING, kafka_topic STRING, kafka_partition INT, kafka_offset BIGINT, raw_value BINARY, "
+    "ingested_at TIMESTAMP, in_silver BOOLEAN, "
+    "ctx_circuit STRING, ctx_circuit_length_m DOUBLE, ctx_session_type STRING, "
+    "ctx_session_date DATE, ctx_total_laps INT, ctx_start_time_unix_ns BIGINT, ctx_watermark_unix_ns BIGINT, "
+    "ctx_future_tolerance_ns BIGINT, ctx_driver_code STRING, ctx_driver_name STRING, ctx_team STRING"
+)
+PAYLOADS = {
+    "position": {
+        "x_m": 10.0,
+        "y_m": -5.0,
+        "z_m": 1.0,
+        "lap_number": 3,
+        "lap_distance_m": 1200.0,
+        "track_status": "TRACK_STATUS_GREEN",
+        "race_position": 4,
+        "in_pit_lane": False,
+    },
+    "dynamics": {
+        "speed_kmh": 312.5,
+        "throttle_pct": 100.0,
+        "brake_pct": 0.0,
+        "gear": 8,
+        "engine_rpm": 11800.0,
+        "steering_angle_deg": -2.0,
+        "lateral_g": 0.4,
+        "longitudinal_g": 0.2,
+    },
+    "power_unit": {
+        "ice_rpm": 11800.0,
+        "mgu_k_power_kw": 120.0,
+        "mgu_h_power_kw": -20.0,
+        "ers_store_energy_kj": 2500.0,
+        "ers_deploy_mode": "ERS_DEPLOY_MODE_BALANCED",
+        "fuel_remaining_kg": 80.0,
+        "oil_temp_c": 110.0,
+        "water_temp_c": 95.0,
+    },
+    "tire": {
+        "corner": "TIRE_CORNER_FRONT_LEFT",
+        "compound": "TIRE_COMPOUND_SOFT",
+        "surface_temp_c": 98.0,
+        "inner_temp_c": 104.0,
+        "pressure_kpa": 160.0,
+        "wear_pct": 12.0,
+        "age_laps": 3,
+    },
+    "aerodynamics": {
+        "drs_state": "DRS_STATE_OPEN",
+        "front_wing_angle_deg": 12.0,
+        "rear_wing_angle_deg": 8.0,
+        "downforce_n": 15000.0,
+        "drag_n": 4000.0,
+    },
+    "system": {"kind": "SYSTEM_EVENT_KIND_PIT_STOP", "pit_stop_duration_s": 2.4, "lap_number": 20},
+}
+
+
+def event(event_type: str = "dynamics", payload: dict | None = None, **changes) -> dict:
+    """A valid bronze row of `event_type` with its session context; `changes` override columns."""
+    ts = dt.datetime.fromtimestamp(T0 / 1e9, dt.UTC)
+    row = {
+        "decode_error": None,
+        "schema_id": SCHEMA_ID,
+        "event_id": f"id-{event_type}",
+        "session_id": "monza-test",
+        "car_number": 16,
+        "event_type": event_type,
+        "event_time_unix_ns": T0,
+        "producer_time_unix_ns": T0 + 10**6,
+        "sequence": 42,
+        "payload_json": json.dumps(PAYLOADS[event_type] if payload is None else payload),
+        "kafka_timestamp": ts + dt.timedelta(milliseconds=5),
+        "event_time": ts,
+        "session_date": ts.date(),
+        "encoding": "protobuf",
+        "kafka_topic": "f1.telemetry.raw",
+        "kafka_partition": 0,
+        "kafka_offset": 1,
+        "raw_value": b"\x00",
+        "ingested_at": ts + dt.timedelta(seconds=1),
+        "in_silver": False,
+        "ctx_circuit": "Autodromo Nazionale Monza",
+        "ctx_circuit_length_m": 5793.0,
+        "ctx_session_type": "RACE",
+        "ctx_session_date": dt.date(2026, 8, 29),
+        "ctx_total_laps": 53,
+        "ctx_start_time_unix_ns": START_NS,
+        "ctx_watermark_unix_ns": T0 - 120 * 10**9,
+        "ctx_future_tolerance_ns": 60 * 10**9,
+        "ctx_driver_code": "LEC",
+        "ctx_driver_name": "Charles Leclerc",
+        "ctx_team": "Ferrari",
+    }
+    row.update(changes)
+    return row
+
+
+def reasons_of(spark, rows: list[dict]) -> list[tuple[str | None, str | None]]:
+    frame = spark.createDataFrame(rows, schema=COLUMNS)
+    return [(r.reason, r.reason_detail) for r in validate(frame, [SCHEMA_ID]).collect()]
+
+
+def with_payload(event_type: str, **changes) -> dict:
+    return event(event_type, {**PAYLOADS[event_type], **changes}, event_id=f"id-{event_type}-{changes}")
+
+
+def without(event_type: str, field: str) -> dict:
+    payload = {k: v for k, v in PAYLOADS[event_type].items() if k != field}
+    return event(event_type, payload)
+
+
+def test_valid_events_of_every_type_pass(spark):
+    assert reasons_of(spark, [event(t) for t in EVENT_TYPES]) == [(None, None)] * len(EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("row", "reason", "detail_contains"),
+    [
+        (
+            {**event(decode_error="malformed JSON"), "event_type": "undecodable"},
+            "undecodable",
+            "malformed JSON",
+        ),
+        (event(schema_id=2_000_000_000), "unknown_schema_id", "2000000000"),
+        (event(event_id=""), "missing_field", "event_id"),
+        (event(session_id=None), "missing_field", "session_id"),
+        ({**event(payload_json=None), "event_type": "missing"}, "missing_field", "payload"),
+        (without("dynamics", "speed_kmh"), "missing_field", "dynamics.speed_kmh"),
+        (without("tire", "corner"), "missing_field", "tire.corner"),
+        (event(ctx_start_time_unix_ns=None, ctx_driver_code=None), "unknown_session", "monza-test"),
+        (event(ctx_driver_code=None), "unknown_car", "car 16"),
+        (with_payload("tire", compound="TIRE_COMPOUND_UNSPECIFIED"), "invalid_enum", "compound="),
+        (with_payload("aerodynamics", drs_state="FLAPPY"), "invalid_enum", "drs_state=FLAPPY"),
+        (with_payload("dynamics", speed_kmh=1500.0), "out_of_range", "dynamics.speed_kmh=1500.0"),
+        (with_payload("tire", wear_pct=250.0), "out_of_range", "tire.wear_pct=250.0"),
+        (with_payload("position", lap_distance_m=-250.0), "out_of_range", "lap_distance_m=-250.0"),
+        (with_payload("position", lap_distance_m=6000.0), "out_of_range", "5794.0"),  # beyond the circuit
+        (with_payload("system", pit_stop_duration_s=-1.0), "out_of_range", "pit_stop_duration_s"),
+        (with_payload("power_unit", fuel_remaining_kg=-5.0), "out_of_range", "fuel_remaining_kg"),
+        (event(event_time_unix_ns=T0 + 3 * 3600 * 10**9), "future_timestamp", "after the Kafka timestamp"),
+        (event(event_time_unix_ns=START_NS - 2 * 3600 * 10**9), "before_session", "before the session"),
+        (event(event_time_unix_ns=T0 - 121 * 10**9), "late", "watermark"),
+    ],
+)
+def test_each_rule_names_its_reason(spark, row, reason, detail_contains):
+    [(got, detail)] = reasons_of(spark, [row])
+    assert got == reason
+    assert detail_contains in detail
+
+
+def test_first_failing_rule_wins_and_optional_fields_may_be_absent(spark):
+    # out of range AND late: out_of_range comes first in REASONS
+    both = with_payload("dynamics", speed_kmh=1500.0)
+    both["event_time_unix_ns"] = T0 - 3600 * 10**9
+    assert REASONS.index("out_of_range") < REASONS.index("late")
+    # a system event without its optional fields (flag, fault_code, ...) is valid
+    minimal = event("system", {"kind": "SYSTEM_EVENT_KIND_DRS_AVAILABLE", "lap_number": 2})
+    # within the tolerances: slightly ahead of Kafka's clock, slightly behind the watermark's edge
+    tolerated = event(event_time_unix_ns=T0 + 30 * 10**9, event_id="ahead")
+    assert [r for r, _ in reasons_of(spark, [both, minimal, tolerated])] == ["out_of_range", None, None]
+
+
+def test_silver_rows_are_flat_enriched_and_match_the_table(spark, platform_settings):
+    create_databases(platform_settings)
+    validated = validate(spark.createDataFrame([event(t) for t in EVENT_TYPES], schema=COLUMNS), [SCHEMA_ID])
+    now = dt.datetime(2026, 8, 29, 12, tzinfo=dt.UTC)
+    for event_type in EVENT_TYPES:
+        rows = silver.silver_rows(validated, event_type, now)
+        table = spark.table(silver.table_name(event_type))
+        assert [(f.name, f.dataType) for f in rows.schema] == [(f.name, f.dataType) for f in table.schema]
+        [row] = rows.collect()
+        assert row.driver_code == "LEC" and row.team == "Ferrari" and row.circuit.startswith("Autodromo")
+        assert row.session_date == dt.date(2026, 8, 29)  # the session's date, not the event's
+    tire = silver.silver_rows(validated, "tire", now).first()
+    assert (tire.corner, tire.compound, tire.age_laps) == ("FRONT_LEFT", "SOFT", 3)  # enum prefixes stripped
+    system = silver.silver_rows(validated, "system", now).first()
+    assert system.kind == "PIT_STOP" and system.flag is None and system.pit_stop_duration_s == 2.4
+
+
+def test_quarantine_rows_keep_the_original_record(spark, platform_settings):
+    create_databases(platform_settings)
+    bad = with_payload("dynamics", speed_kmh=1500.0)
+    validated = validate(spark.createDataFrame([bad, event()], schema=COLUMNS), [SCHEMA_ID])
+    rows = silver.quarantine_rows(validated, dt.datetime(2026, 8, 29, tzinfo=dt.UTC))
+    table = spark.table(silver.QUARANTINE_TABLE)
+    assert [f.name for f in rows.schema] == [f.name for f in table.schema]
+    [row] = rows.collect()
+    assert row.reason == "out_of_range" and bytes(row.raw_value) == b"\x00"
+    assert json.loads(row.payload_json)["speed_kmh"] == 1500.0
+
+
+def test_event_tables_ddl_is_generated_from_the_contract():
+    assert EVENTS_DDL_PATH.read_text() == render_event_tables_ddl(), "run `uv run f1 contracts generate`"
+    for event_type in EVENT_TYPES:
+        names = [name for name, *_ in table_columns(event_type)]
+        assert len(names) == len(set(names)), event_type
