@@ -36,7 +36,7 @@ PARTITIONED BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/position'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'true',
+  'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
 );
 
@@ -74,7 +74,7 @@ PARTITIONED BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/dynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'true',
+  'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
 );
 
@@ -112,7 +112,7 @@ PARTITIONED BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/power_unit'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'true',
+  'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
 );
 
@@ -149,7 +149,7 @@ PARTITIONED BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/tire'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'true',
+  'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
 );
 
@@ -184,7 +184,7 @@ PARTITIONED BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/aerodynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'true',
+  'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
 );
 
@@ -222,6 +222,6 @@ PARTITIONED BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/system'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'true',
+  'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
 );

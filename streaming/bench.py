@@ -208,7 +208,11 @@ _UNITS = {
 
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
-        if "ratio" in name:
+        if "share" in name:
+            print(f"{name}: {value:.0%}")
+        elif name.endswith("micro-batches"):
+            print(f"{name}: {value:.0f} batches")
+        elif "ratio" in name:
             print(f"{name}: {value:.2f}")
         elif name in _UNITS:
             print(

@@ -66,13 +66,20 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
     t0 = time.perf_counter()
     bronze.start(spark, s, available_now=True, app_id=f"bench-bronze-{run}").awaitTermination()
     t1 = time.perf_counter()
-    silver.start(spark, s, available_now=True, app_id=f"bench-silver-{run}", enriched_topic=None)
+    outcomes: list[silver.BatchOutcome] = []
+    silver.start(spark, s, available_now=True, app_id=f"bench-silver-{run}", on_outcome=outcomes.append)
     spark.streams.awaitAnyTermination()
     t2 = time.perf_counter()
     landed = _silver_rows(spark, config.session_id)
     if landed != sent.events:
         raise RuntimeError(f"silver holds {landed} of the {sent.events} events sent")
     pipeline = sent.events / (t2 - t0)
+    # where silver's time went, summed over its micro-batches
+    steps: dict[str, float] = {}
+    for outcome in outcomes:
+        for step, seconds in outcome.step_seconds.items():
+            steps[step] = steps.get(step, 0.0) + seconds
+    profile = {f"silver time share: {step}": seconds / (t2 - t1) for step, seconds in steps.items()}
     return {
         "preloaded events": float(sent.events),
         "kafka-consumer-perf-test (raw topic)": raw_rate,
@@ -80,6 +87,8 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
         "silver (bronze -> silver tables)": sent.events / (t2 - t1),
         "pipeline (kafka -> bronze -> silver, sustained)": pipeline,
         "pipeline ratio to kafka-consumer-perf-test": pipeline / raw_rate,
+        "silver micro-batches": float(len(outcomes)),
+        **profile,
     }
 
 

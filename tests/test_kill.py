@@ -95,7 +95,14 @@ def _check_live_metrics(port: str) -> None:
         return scraped[key]
 
     scraped = {}
-    ready = _wait_for(lambda: scraped.update(scrape(int(port))) or value_or_zero(scraped, "silver") > 0, 240)
+
+    def landed() -> bool:
+        # silver's outcome is recorded inside its batch, the progress event just after it
+        scraped.update(scrape(int(port)))
+        batches = [scraped.get(("f1_batches_total", (("query", q),)), 0) for q in ("bronze", "silver")]
+        return value_or_zero(scraped, "silver") > 0 and min(batches) >= 1
+
+    ready = _wait_for(landed, 240, 1.0)
     assert ready, "silver landed nothing while the streams ran"
     for query in ("bronze", "silver"):
         assert value("f1_stream_up", query) == 1
@@ -175,7 +182,8 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(platform_settings, spark
             )
             if attempt == 0:
                 _check_live_metrics(env["METRICS_EXPORTER_PORT"])
-            query = rng.choice(["bronze", "silver"]) if attempt % 2 else None
+            # odd attempts: between a batch's planning and its commit, bronze then silver
+            query = ("bronze", "silver")[attempt // 2 % 2] if attempt % 2 else None
             if query:  # kill between a batch's planning and its commit
                 _wait_for(lambda q=query: _uncommitted_batch(tmp_path / "checkpoints" / q), 30)
             else:  # kill at a random moment

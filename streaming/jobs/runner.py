@@ -53,32 +53,67 @@ def _write_status(s: Settings, queries, state: str) -> None:
     tmp.replace(path)  # readers never see half a file
 
 
-def start_queries(spark, s: Settings, names: tuple[str, ...], *, available_now: bool = False, metrics=None):
-    """Start the named queries in this SparkSession; returns them in start order."""
+def _silver_outcome_recorder(metrics):
+    from streaming.jobs import silver
+
+    def record(outcome) -> None:
+        metrics.record_batch_outcome(
+            silver.QUERY_NAME,
+            input_rows=outcome.input_rows,
+            valid=outcome.valid_total,
+            quarantined=outcome.quarantined_total,
+            duplicates=outcome.replayed_duplicates,
+            reasons=outcome.quarantined,
+            lag_seconds=outcome.lag_seconds or None,
+        )
+
+    return record
+
+
+def query_starters(spark, s: Settings, *, available_now: bool = False, metrics=None) -> dict:
+    """{query name: function that starts it}: what `run` starts, and restarts after a failure."""
     from streaming.jobs import bronze, silver
 
-    started = []
-    if "bronze" in names:
-        started.append(bronze.start(spark, s, available_now=available_now))
-        if available_now and "silver" in names:
-            started[-1].awaitTermination()  # silver drains what bronze has landed
-    if "silver" in names:
-        on_outcome = None
-        if metrics is not None:
+    on_outcome = _silver_outcome_recorder(metrics) if metrics is not None else None
+    return {
+        "bronze": lambda: bronze.start(spark, s, available_now=available_now),
+        "silver": lambda: silver.start(spark, s, available_now=available_now, on_outcome=on_outcome),
+    }
 
-            def on_outcome(outcome):
-                metrics.record_batch_outcome(
-                    silver.QUERY_NAME,
-                    input_rows=outcome.input_rows,
-                    valid=outcome.valid_total,
-                    quarantined=outcome.quarantined_total,
-                    duplicates=outcome.replayed_duplicates,
-                    reasons=outcome.quarantined,
-                    lag_seconds=outcome.lag_seconds or None,
-                )
 
-        started.append(silver.start(spark, s, available_now=available_now, on_outcome=on_outcome))
-    return started
+class SupervisedQuery:
+    """A query restarted from its checkpoint, in this process, when it fails; a few times at most.
+
+    Restarting is always safe (every write is idempotent per batch), and one failure is expected after a
+    crash: Spark 4.1.1's Kafka source throws a NullPointerException while reporting the progress of the
+    first batch it re-runs from the offset log (SPARK-55271, fixed after 4.1.1), after that batch has
+    committed. A query that keeps failing fails the process, so that its supervisor sees it.
+    """
+
+    MAX_FAILURES = 3
+    WINDOW_S = 600.0
+
+    def __init__(self, name: str, start):
+        self.name, self._start = name, start
+        self.failures: list[float] = []
+        self.query = start()
+
+    def check(self) -> str | None:
+        """None while the query runs (or was restarted); why, when it failed too often."""
+        error = self.query.exception()
+        if error is None:
+            return None
+        now = time.monotonic()
+        self.failures = [t for t in self.failures if now - t < self.WINDOW_S] + [now]
+        if len(self.failures) >= self.MAX_FAILURES:
+            return f"query {self.name} failed {len(self.failures)} times in {self.WINDOW_S:.0f} s: {error}"
+        print(f"query {self.name} failed; restarting it from its checkpoint: {error}", flush=True)
+        self.query = self._start()
+        return None
+
+    @property
+    def done(self) -> bool:
+        return not self.query.isActive and self.query.exception() is None
 
 
 def run(s: Settings, names: tuple[str, ...] | None = None, *, available_now: bool = False) -> int:
@@ -93,26 +128,32 @@ def run(s: Settings, names: tuple[str, ...] | None = None, *, available_now: boo
 
     spark = get_spark(s, "f1-streams")
     metrics = stream_metrics.install(spark, s)
-    queries = start_queries(spark, s, names, available_now=available_now, metrics=metrics)
-    print(f"streams: {', '.join(q.name for q in queries)} running; metrics on :{s.metrics_exporter_port}")
+    starters = query_starters(spark, s, available_now=available_now, metrics=metrics)
+    # Available-now drains stage by stage (silver after bronze has landed everything); otherwise the
+    # queries run side by side.
+    stages = [[n] for n in names] if available_now else [list(names)]
+    running: list[SupervisedQuery] = []
     failed = None
     try:
-        while not stop.is_set():
-            _write_status(s, queries, "running")
-            for query in queries:
-                error = query.exception()
-                if error is not None:
-                    failed = f"query {query.name} failed: {error}"
-            if failed or all(not q.isActive for q in queries):
+        for stage in stages:
+            running += [SupervisedQuery(name, starters[name]) for name in stage if name in starters]
+            started = ", ".join(q.name for q in running)
+            print(f"streams: {started} running; metrics on :{s.metrics_exporter_port}", flush=True)
+            while not stop.is_set() and failed is None:
+                _write_status(s, [q.query for q in running], "running")
+                failed = next((e for e in (q.check() for q in running) if e), None)
+                if all(q.done for q in running):
+                    break
+                stop.wait(2.0)
+            if stop.is_set() or failed:
                 break
-            stop.wait(2.0)
     finally:
-        for query in queries:
-            query.stop()
-        _write_status(s, queries, "failed" if failed else "stopped")
+        for supervised in running:
+            supervised.query.stop()
+        _write_status(s, [q.query for q in running], "failed" if failed else "stopped")
         stream_metrics.uninstall()
         spark.stop()
     if failed:
-        print(failed)
+        print(failed, flush=True)
         return 1
     return 0

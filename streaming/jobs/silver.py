@@ -298,7 +298,12 @@ class SilverBatch:
         )
         old = [r for r in summary if r.old_min_ns is not None and r.session_id in self.sessions]
         rows = self._mark_events_in_silver(batch, old) if old else batch.withColumn("in_silver", F.lit(False))
-        validated = validate(sessions.with_context(rows, context), self.schema_ids).persist()
+        # One shuffle by car for all tables: each table's write then makes one file per car partition.
+        validated = (
+            validate(sessions.with_context(rows, context), self.schema_ids)
+            .repartition(self.s.spark_shuffle_partitions, "car_number")
+            .persist()
+        )
         outcome.timed("plan", clock)
         try:
             self._write(validated, batch_id, outcome, newest_before)

@@ -144,7 +144,8 @@ def _table_ddl(event_type: str, envelope: Descriptor | None) -> str:
         f"LOCATION '${{DELTA_STORAGE_PATH}}/silver/{event_type}'\n"
         "TBLPROPERTIES (\n"
         "  'delta.appendOnly' = 'true',\n"
-        "  'delta.autoOptimize.optimizeWrite' = 'true',\n"
+        # silver repartitions each batch by car once, for all tables: no optimized-write shuffle per table
+        "  'delta.autoOptimize.optimizeWrite' = 'false',\n"
         "  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'\n"
         ");\n"
     )
