@@ -245,15 +245,20 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(settings: Settings) -> dict[str, float]:
         results: dict[str, float] = {}
+
+        def measured(figures: dict[str, float]) -> None:  # print each benchmark's figures as they come
+            _print(figures)
+            results.update(figures)
+
         if args.which in ("all", "produce"):
-            results |= run_produce_benchmark(settings, args.cars, args.laps)
+            measured(run_produce_benchmark(settings, args.cars, args.laps))
         if args.which in ("all", "kafka"):
-            results |= run_kafka_benchmarks(settings, args.events, args.record_size)
+            measured(run_kafka_benchmarks(settings, args.events, args.record_size))
         if args.which in ("all", "pipeline"):
             from streaming.bench_pipeline import run_latency, run_throughput
 
-            results |= run_throughput(settings, args.pipeline_events)
-            results |= run_latency(settings, args.latency_seconds)
+            measured(run_throughput(settings, args.pipeline_events))
+            measured(run_latency(settings, args.latency_seconds))
         return results
 
     if args.use_running:
@@ -272,7 +277,6 @@ def main(argv: list[str] | None = None) -> int:
             ) as settings,
         ):
             results = run(settings)
-    _print(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -67,8 +67,9 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
     bronze.start(spark, s, available_now=True, app_id=f"bench-bronze-{run}").awaitTermination()
     t1 = time.perf_counter()
     outcomes: list[silver.BatchOutcome] = []
-    silver.start(spark, s, available_now=True, app_id=f"bench-silver-{run}", on_outcome=outcomes.append)
-    spark.streams.awaitAnyTermination()
+    silver.start(
+        spark, s, available_now=True, app_id=f"bench-silver-{run}", on_outcome=outcomes.append
+    ).awaitTermination()
     t2 = time.perf_counter()
     landed = _silver_rows(spark, config.session_id)
     if landed != sent.events:
@@ -103,9 +104,10 @@ def run_latency(s: Settings, seconds: int) -> dict[str, float]:
     spark = get_spark(s, "f1-bench-latency")
     run = uuid.uuid4().hex[:6]
     outcomes: list[silver.BatchOutcome] = []
+    # from the latest offsets and table version: steady state, not the throughput run's backlog
     queries = [
-        bronze.start(spark, s, app_id=f"latency-bronze-{run}"),
-        silver.start(spark, s, app_id=f"latency-silver-{run}", on_outcome=outcomes.append),
+        bronze.start(spark, s, app_id=f"latency-bronze-{run}", starting_offsets="latest"),
+        silver.start(spark, s, app_id=f"latency-silver-{run}", on_outcome=outcomes.append, from_latest=True),
     ]
     simulator = subprocess.Popen(
         [sys.executable, "-m", "streaming.cli", "simulate", "--speed", "1", "--cars", "50", "--quiet"],
@@ -131,7 +133,7 @@ def run_latency(s: Settings, seconds: int) -> dict[str, float]:
     for event_type in EVENT_TYPES:
         part = (
             spark.table(silver.table_name(event_type))
-            .where(F.col("validated_at") >= F.lit(started))
+            .where((F.col("validated_at") >= F.lit(started)) & (F.col("event_time") >= F.lit(started)))
             .join(F.broadcast(commits), "validated_at")
             .select(((F.col("committed_ns") - F.col("event_time_unix_ns")) / 1e6).alias("latency_ms"))
         )

@@ -140,6 +140,12 @@ def _non_negative_float(raw: str) -> float:
     raise _Invalid("a number, 0 or more")
 
 
+def _byte_size(raw: str) -> str:
+    if re.fullmatch(r"\d+[kmg]?", raw.lower()) and int(re.sub(r"\D", "", raw)) > 0:
+        return raw.lower()
+    raise _Invalid("a size in bytes such as 65536, 512k, 64m or 1g")
+
+
 def _positive_float(raw: str) -> float:
     try:
         value = float(raw)
@@ -310,7 +316,7 @@ VARIABLES: list[Variable] = [
         ),
         (
             "STREAM_MAX_OFFSETS_PER_TRIGGER",
-            "1000000",
+            "500000",
             _positive_int,
             "Bronze: most Kafka records one micro-batch takes (maxOffsetsPerTrigger).",
         ),
@@ -319,6 +325,12 @@ VARIABLES: list[Variable] = [
             "400",
             _positive_int,
             "Silver: most bronze files one micro-batch takes (the Delta source's maxFilesPerTrigger).",
+        ),
+        (
+            "SILVER_MAX_BYTES_PER_TRIGGER",
+            "64m",
+            _byte_size,
+            "Silver: about how many bytes of bronze files one micro-batch takes (maxBytesPerTrigger).",
         ),
         (
             "SILVER_DEDUP_HORIZON_MINUTES",
@@ -395,6 +407,7 @@ class Settings:
     stream_trigger_seconds: float
     stream_max_offsets_per_trigger: int
     silver_max_files_per_trigger: int
+    silver_max_bytes_per_trigger: str
     silver_dedup_horizon_minutes: int
     silver_allowed_lateness_seconds: int
     silver_future_tolerance_seconds: int

@@ -215,3 +215,12 @@ def test_event_tables_ddl_is_generated_from_the_contract():
     for event_type in EVENT_TYPES:
         names = [name for name, *_ in table_columns(event_type)]
         assert len(names) == len(set(names)), event_type
+
+
+def test_every_event_type_checks_its_rules_in_reasons_order(spark):
+    from streaming.jobs.validation import rules
+
+    for event_type in EVENT_TYPES:
+        codes = [code for _, code, _ in rules([SCHEMA_ID], event_type)]
+        assert codes == sorted(codes, key=REASONS.index)
+        assert {"missing_field", "out_of_range", "late"} <= set(codes)

@@ -36,12 +36,13 @@ def read_raw(
     s: Settings,
     subscribe: list[str] | None = None,
     max_offsets_per_trigger: int | None = None,
+    starting_offsets: str = "earliest",
 ) -> DataFrame:
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
         .option("subscribe", ",".join(subscribe or [topics.RAW_PROTOBUF, topics.RAW_JSON]))
-        .option("startingOffsets", "earliest")
+        .option("startingOffsets", starting_offsets)
         .option("failOnDataLoss", "false")
     )
     limit = max_offsets_per_trigger or s.stream_max_offsets_per_trigger
@@ -180,10 +181,15 @@ def start(
     subscribe: list[str] | None = None,
     checkpoint: str | None = None,
     app_id: str = QUERY_NAME,
+    starting_offsets: str = "earliest",
 ):
-    """Start the bronze query (available-now: drain what is there and stop)."""
+    """Start the bronze query (available-now: drain what is there and stop).
+
+    `starting_offsets` applies to a new checkpoint only: "earliest" (everything the topics hold) or
+    "latest" (only what comes after the start, as the latency benchmark wants).
+    """
     writer = (
-        decode(read_raw(spark, s, subscribe))
+        decode(read_raw(spark, s, subscribe, starting_offsets=starting_offsets))
         .writeStream.queryName(app_id)
         .option("checkpointLocation", checkpoint or f"{s.spark_checkpoint_path}/{app_id}")
         .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, app_id))

@@ -154,7 +154,7 @@ def with_context(events: DataFrame, context: DataFrame) -> DataFrame:
     joined = events.join(F.broadcast(context), "session_id", "left")
     entry = F.col("ctx_entries")[F.col("car_number")]
     stream = F.concat_ws("|", F.col("car_number").cast("string"), F.col("event_type"))
-    return joined.withColumns(
+    looked_up = joined.withColumns(
         {
             "ctx_driver_code": entry["driver_code"],
             "ctx_driver_name": entry["driver_name"],
@@ -162,3 +162,6 @@ def with_context(events: DataFrame, context: DataFrame) -> DataFrame:
             "ctx_watermark_unix_ns": F.col("ctx_watermarks")[stream],
         }
     )
+    # The maps hold a whole entry list and every stream's watermark: kilobytes that no row should carry
+    # through the shuffle and the cache after its own values are looked up.
+    return looked_up.drop("ctx_entries", "ctx_watermarks")

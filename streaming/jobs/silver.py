@@ -299,6 +299,7 @@ class SilverBatch:
         old = [r for r in summary if r.old_min_ns is not None and r.session_id in self.sessions]
         rows = self._mark_events_in_silver(batch, old) if old else batch.withColumn("in_silver", F.lit(False))
         # One shuffle by car for all tables: each table's write then makes one file per car partition.
+        # The columnar cache (deserialized) lets each table's write read only the columns it needs.
         validated = (
             validate(sessions.with_context(rows, context), self.schema_ids)
             .repartition(self.s.spark_shuffle_partitions, "car_number")
@@ -306,16 +307,17 @@ class SilverBatch:
         )
         outcome.timed("plan", clock)
         try:
-            self._write(validated, batch_id, outcome, newest_before)
+            self._write(validated, batch, batch_id, outcome, newest_before)
         finally:
             validated.unpersist()
 
-    def _write(self, validated, batch_id, outcome: BatchOutcome, newest_before) -> None:
+    def _write(self, validated, batch, batch_id, outcome: BatchOutcome, newest_before) -> None:
         clock = time.perf_counter()
-        # One job: counts and newest event time per stream and reason (level 0), and the event-time
-        # quantiles per reason (level 7: session, car and type rolled up) for the lag metric.
+        # One job, two grouping sets: counts and newest event time per stream and reason (level 0), and
+        # the event-time quantiles per reason (level 7: session, car and type rolled up) for the lag metric.
+        keys = ("in_silver", "reason", "session_id", "car_number", "event_type")
         stats = (
-            validated.rollup("in_silver", "reason", "session_id", "car_number", "event_type")
+            validated.groupingSets([keys, keys[:2]], *keys)
             .agg(
                 F.grouping_id().alias("level"),
                 F.count(F.lit(1)).alias("rows"),
@@ -334,6 +336,7 @@ class SilverBatch:
                 outcome.valid[r.event_type] = outcome.valid.get(r.event_type, 0) + r.rows
             else:
                 outcome.quarantined[r.reason] = outcome.quarantined.get(r.reason, 0) + r.rows
+        batch.unpersist()  # the validated rows are cached now; the raw batch is no longer needed
         clock = outcome.timed("validate", clock)
 
         now = outcome.validated_at = dt.datetime.now(dt.UTC)
@@ -391,10 +394,15 @@ class SilverBatch:
             list(pool.map(append, writes))
 
 
-def read_bronze(spark: SparkSession, s: Settings, source_table: str = bronze.TABLE) -> DataFrame:
+def read_bronze(
+    spark: SparkSession, s: Settings, source_table: str = bronze.TABLE, from_latest: bool = False
+) -> DataFrame:
+    reader = spark.readStream.format("delta")
+    if from_latest:  # a new checkpoint starts at the table's current version, not its beginning
+        reader = reader.option("startingVersion", "latest")
     return (
-        spark.readStream.format("delta")
-        .option("maxFilesPerTrigger", str(s.silver_max_files_per_trigger))
+        reader.option("maxFilesPerTrigger", str(s.silver_max_files_per_trigger))
+        .option("maxBytesPerTrigger", s.silver_max_bytes_per_trigger)
         .table(source_table)
     )
 
@@ -411,6 +419,7 @@ def start(
     sessions_topic: str = topics.SESSIONS,
     enriched_topic: str | None = topics.ENRICHED,
     on_outcome: Callable[[BatchOutcome], None] | None = None,
+    from_latest: bool = False,
 ):
     """Start the silver query (available-now: drain what bronze holds and stop)."""
     checkpoint = checkpoint or f"{s.spark_checkpoint_path}/{app_id}"
@@ -425,7 +434,7 @@ def start(
     )
     horizon_s = s.silver_dedup_horizon_minutes * 60
     writer = (
-        deduplicated(read_bronze(spark, s, source_table), horizon_s)
+        deduplicated(read_bronze(spark, s, source_table, from_latest), horizon_s)
         .writeStream.queryName(app_id)
         .option("checkpointLocation", checkpoint)
         .foreachBatch(handler)

@@ -169,20 +169,19 @@ def _envelope_rules(valid_schema_ids: Iterable[int]) -> tuple[list, list]:
     ]
 
 
-def _payload_rules(event_type: str) -> tuple[list, list, list]:
-    """(missing, enum, range) rules of one event type; each only fires on rows of that type."""
+def _payload_rules(event_type: str) -> tuple[list, list]:
+    """(missing, enum-and-range) rules of one event type, for rows of that type only."""
     struct = F.col(payload_column(event_type))
-    is_type = F.col("event_type") == event_type
     missing, enums, ranges = [], [], []
     for field in payload_fields(event_type):
         value = struct[field.name]
         if field.required:
-            missing.append(_rule(is_type & value.isNull(), "missing_field", f"{event_type}.{field.name}"))
+            missing.append(_rule(value.isNull(), "missing_field", f"{event_type}.{field.name}"))
         if field.enum_prefix:
             allowed = [field.enum_prefix + v for v in field.enum_values]
             enums.append(
                 _rule(
-                    is_type & value.isNotNull() & ~value.isin(allowed),
+                    value.isNotNull() & ~value.isin(allowed),
                     "invalid_enum",
                     F.concat(F.lit(f"{field.name}="), value),
                 )
@@ -205,50 +204,105 @@ def _payload_rules(event_type: str) -> tuple[list, list, list]:
         )
         ranges.append(
             _rule(
-                is_type & value.isNotNull() & outside,
+                value.isNotNull() & outside,
                 "out_of_range",
                 F.concat(F.lit(f"{event_type}.{name}="), value.cast("string"), bounds),
             )
         )
-    return missing, enums, ranges
+    return missing, enums + ranges
 
 
-def _first_failure(rules: list[tuple[Column, str, Column]]) -> tuple[Column, Column]:
-    """(reason, detail) columns of the first rule whose condition holds; null when none does."""
-    reason = detail = None
-    for condition, code, text in rules:
-        # null conditions (a comparison with a null) count as passing
-        condition = F.coalesce(condition, F.lit(False))
-        reason = F.when(condition, F.lit(code)) if reason is None else reason.when(condition, F.lit(code))
-        detail = F.when(condition, text) if detail is None else detail.when(condition, text)
-    return reason, detail
+# The rules in checking order, as segments: a list of rules for every row, or {event type: rules} for the
+# rows of that type (a CASE on event_type, so that a row only evaluates its own type's rules).
+Segment = list | dict
 
 
-def rules(valid_schema_ids: Iterable[int]) -> list[tuple[Column, str, Column]]:
-    """Every rule, in the order of REASONS."""
+def _segments(valid_schema_ids: Iterable[int]) -> list[Segment]:
     envelope, timing = _envelope_rules(valid_schema_ids)
-    per_type = [_payload_rules(t) for t in EVENT_TYPES]
-    missing = [r for m, _, _ in per_type for r in m]
-    enums = [r for _, e, _ in per_type for r in e]
-    ranges = [r for _, _, r in per_type for r in r]
-    # envelope rules up to unknown_car come first, payload field presence belongs with missing_field
-    missing_at = next(i for i, r in enumerate(envelope) if r[1] == "unknown_session")
-    ordered = envelope[:missing_at] + missing + envelope[missing_at:] + enums + ranges + timing
-    assert [code for _, code, _ in ordered] == sorted((code for _, code, _ in ordered), key=REASONS.index), (
-        "rules out of REASONS order"
-    )
+    per_type = {t: _payload_rules(t) for t in EVENT_TYPES}
+    # envelope presence first, then the payload's fields (also missing_field), then session and car
+    split = next(i for i, r in enumerate(envelope) if r[1] == "unknown_session")
+    return [
+        envelope[:split],
+        {t: missing for t, (missing, _) in per_type.items()},
+        envelope[split:],
+        {t: values for t, (_, values) in per_type.items()},
+        timing,
+    ]
+
+
+def rules(valid_schema_ids: Iterable[int], event_type: str) -> list[tuple[Column, str, Column]]:
+    """The rules a row of `event_type` is checked against, in order: the first that fails names the reason."""
+    ordered = []
+    for segment in _segments(valid_schema_ids):
+        ordered += segment if isinstance(segment, list) else segment[event_type]
+    codes = [code for _, code, _ in ordered]
+    assert codes == sorted(codes, key=REASONS.index), f"{event_type} rules out of REASONS order"
     return ordered
 
 
+def _first_failure(segments: list[Segment]) -> tuple[Column, Column, Column]:
+    """(rule id, reason, detail): the first rule whose condition holds; nulls when none does.
+
+    Every condition is evaluated once per row at most: a chain of CASEs yields the failing rule's id, and
+    the reason and detail (read from the RULE_ID column) are looked up by that id.
+    """
+    chains, codes, details, next_id = [], [], [], 0
+
+    def chain(rules_: list) -> Column | None:
+        nonlocal next_id
+        expression = None
+        for condition, code, detail in rules_:
+            # a null condition (a comparison with a null) counts as passing
+            holds = F.coalesce(condition, F.lit(False))
+            step = F.lit(next_id)
+            expression = F.when(holds, step) if expression is None else expression.when(holds, step)
+            codes.append(code)
+            details.append(detail)
+            next_id += 1
+        return expression
+
+    for segment in segments:
+        if isinstance(segment, list):
+            chains.append(chain(segment))
+            continue
+        by_type = None
+        for event_type in EVENT_TYPES:
+            rules_of_type = chain(segment[event_type])
+            if rules_of_type is None:
+                continue
+            is_type = F.col("event_type") == event_type
+            by_type = (
+                F.when(is_type, rules_of_type) if by_type is None else by_type.when(is_type, rules_of_type)
+            )
+        chains.append(by_type)
+    rule_id = F.coalesce(*(c for c in chains if c is not None))
+    # reason and detail read the rule id from its own column, so that the chain is evaluated once
+    chosen = F.col(RULE_ID)
+    reason = F.get(F.array(*(F.lit(code) for code in codes)), chosen)
+    detail = None
+    for i, text in enumerate(details):
+        detail = F.when(chosen == i, text) if detail is None else detail.when(chosen == i, text)
+    return rule_id, reason, detail
+
+
+RULE_ID = "_rule_id"
+
+
 @lru_cache(maxsize=8)
-def _validation_columns(spark_context_id: int, valid_schema_ids: frozenset[int]) -> tuple[Column, Column]:
+def _validation_columns(spark_context_id: int, valid_schema_ids: frozenset[int]) -> tuple[Column, ...]:
     # Building the rules takes a thousand calls into the JVM; a micro-batch reuses them (the key holds
     # the SparkContext, whose JVM the columns live in).
-    return _first_failure(rules(valid_schema_ids))
+    return _first_failure(_segments(valid_schema_ids))
 
 
 def validate(rows: DataFrame, valid_schema_ids: Iterable[int]) -> DataFrame:
     """Bronze rows with context columns (ctx_*) -> the same rows with payloads parsed, reason and detail."""
     context_id = id(rows.sparkSession.sparkContext)
-    reason, detail = _validation_columns(context_id, frozenset(valid_schema_ids))
-    return parse_payloads(rows).withColumns({"reason": reason, "reason_detail": detail})
+    rule_id, reason, detail = _validation_columns(context_id, frozenset(valid_schema_ids))
+    return (
+        parse_payloads(rows)
+        .withColumn(RULE_ID, rule_id)
+        .withColumns({"reason": reason, "reason_detail": detail})
+        .drop(RULE_ID)
+    )
