@@ -107,7 +107,9 @@ def run_latency(s: Settings, seconds: int) -> dict[str, float]:
     # from the latest offsets and table version: steady state, not the throughput run's backlog
     queries = [
         bronze.start(spark, s, app_id=f"latency-bronze-{run}", starting_offsets="latest"),
-        silver.start(spark, s, app_id=f"latency-silver-{run}", on_outcome=outcomes.append, from_latest=True),
+        silver.start(
+            spark, s, app_id=f"latency-silver-{run}", on_outcome=outcomes.append, starting_version="latest"
+        ),
     ]
     simulator = subprocess.Popen(
         [sys.executable, "-m", "streaming.cli", "simulate", "--speed", "1", "--cars", "50", "--quiet"],

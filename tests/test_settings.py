@@ -15,13 +15,25 @@ def test_defaults_parse_and_derive_ports():
     assert s.spark_shuffle_partitions == 4
     assert s.f1_state_dir == PROJECT_ROOT / ".f1"
     assert s.delta_storage_path == str(PROJECT_ROOT / ".f1" / "delta")
-    assert s.f1_services == ("kafka", "registry", "metastore", "prometheus", "dagster", "simulator")
+    assert s.f1_services == (
+        "kafka",
+        "registry",
+        "metastore",
+        "prometheus",
+        "dagster",
+        "simulator",
+        "streams",
+    )
+    assert s.stream_queries == ("bronze", "silver")
 
 
 @pytest.mark.parametrize(
     ("variable", "bad", "accepts"),
     [
         ("KAFKA_BOOTSTRAP_SERVERS", "localhost", "host:port"),
+        ("STREAM_QUERIES", "bronze,gold", "bronze, silver"),
+        ("STREAM_TRIGGER_SECONDS", "0", "greater than 0"),
+        ("SILVER_MAX_BYTES_PER_TRIGGER", "lots", "64m"),
         ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:99999", "host:port"),
         ("KAFKA_CONTROLLER_PORT", "0", "TCP port"),
         ("KAFKA_TOPIC_PARTITIONS", "-3", "greater than 0"),

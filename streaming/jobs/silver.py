@@ -395,15 +395,17 @@ class SilverBatch:
 
 
 def read_bronze(
-    spark: SparkSession, s: Settings, source_table: str = bronze.TABLE, from_latest: bool = False
+    spark: SparkSession, s: Settings, source_table: str = bronze.TABLE, starting_version: str | None = None
 ) -> DataFrame:
     reader = spark.readStream.format("delta")
-    if from_latest:  # a new checkpoint starts at the table's current version, not its beginning
-        reader = reader.option("startingVersion", "latest")
+    if starting_version is not None:  # a new checkpoint starts there ("latest" or a version number)
+        reader = reader.option("startingVersion", starting_version)
+    # By location: the Delta source honours startingVersion there (measured: not through .table()).
+    location = spark.sql(f"DESCRIBE DETAIL {source_table}").first().location
     return (
         reader.option("maxFilesPerTrigger", str(s.silver_max_files_per_trigger))
         .option("maxBytesPerTrigger", s.silver_max_bytes_per_trigger)
-        .table(source_table)
+        .load(location)
     )
 
 
@@ -419,9 +421,13 @@ def start(
     sessions_topic: str = topics.SESSIONS,
     enriched_topic: str | None = topics.ENRICHED,
     on_outcome: Callable[[BatchOutcome], None] | None = None,
-    from_latest: bool = False,
+    starting_version: str | None = None,
 ):
-    """Start the silver query (available-now: drain what bronze holds and stop)."""
+    """Start the silver query (available-now: drain what bronze holds and stop).
+
+    A new checkpoint reads bronze from its first version, or from `starting_version` ("latest", or a
+    version number: the tests and benchmarks process only what they landed).
+    """
     checkpoint = checkpoint or f"{s.spark_checkpoint_path}/{app_id}"
     handler = SilverBatch(
         spark,
@@ -434,7 +440,7 @@ def start(
     )
     horizon_s = s.silver_dedup_horizon_minutes * 60
     writer = (
-        deduplicated(read_bronze(spark, s, source_table, from_latest), horizon_s)
+        deduplicated(read_bronze(spark, s, source_table, starting_version), horizon_s)
         .writeStream.queryName(app_id)
         .option("checkpointLocation", checkpoint)
         .foreachBatch(handler)
