@@ -335,6 +335,15 @@ class Dagster(Service):
         return http_ok(f"{self.endpoint(s)}/server_info")
 
 
+def _topics_and_contracts(s: Settings) -> None:
+    """Create the platform's topics and register its contracts (idempotent), as `f1 init` does."""
+    from streaming.contracts.registration import register_contracts
+    from streaming.topics import create_topics
+
+    create_topics(s)
+    register_contracts(s)
+
+
 class Simulator(Service):
     """`f1 simulate --loop`: race after race into Kafka at SIMULATOR_SPEED, with the SIMULATOR_* settings."""
 
@@ -345,11 +354,7 @@ class Simulator(Service):
 
     def prepare(self, s: Settings) -> None:
         # Its topics and schemas must exist before the first record (the same as `f1 init` does).
-        from streaming.contracts.registration import register_contracts
-        from streaming.topics import create_topics
-
-        create_topics(s)
-        register_contracts(s)
+        _topics_and_contracts(s)
 
     def command(self, s: Settings) -> list[str]:
         return [sys.executable, "-m", "streaming.cli", "simulate", "--loop", "--quiet"]
@@ -372,11 +377,8 @@ class Streams(Service):
     def prepare(self, s: Settings) -> None:
         # Topics, contracts and tables must exist before the queries start (the same as `f1 init`).
         from streaming.catalog import create_databases
-        from streaming.contracts.registration import register_contracts
-        from streaming.topics import create_topics
 
-        create_topics(s)
-        register_contracts(s)
+        _topics_and_contracts(s)
         create_databases(s)
 
     def command(self, s: Settings) -> list[str]:
