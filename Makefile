@@ -9,18 +9,21 @@ MVN ?= mvn
 MVN_ARGS ?=
 F1 := $(UV) run --frozen f1
 PYTEST_ARGS ?=
+NOTEBOOK_PORT ?= 8888
 SERVICE ?=
 
 JVM_POMS := jvm/pom.xml $(wildcard jvm/*/pom.xml)
 JVM_STAMP := jvm/lib/.installed
+# docker-compose.yml's validator (compose-go), for machines without the `docker compose` plugin.
+COMPOSE_CHECK := scripts/compose-check/bin/compose-check
 PY_STAMP := .venv/.installed
 
-.PHONY: help install install-system up wait init status logs down test lint format clean reset bench env-example
+.PHONY: help install install-system up wait init status logs down test lint format clean reset bench gold notebook env-example compose-check
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install: install-system $(PY_STAMP) $(JVM_STAMP) ## install Python deps (uv.lock) and JVM jars (jvm/pom.xml)
+install: install-system $(PY_STAMP) $(JVM_STAMP) compose-check ## install Python deps (uv.lock) and JVM jars (jvm/pom.xml)
 
 install-system:
 	@scripts/install-system-deps.sh
@@ -34,6 +37,15 @@ $(JVM_STAMP): $(JVM_POMS) jvm/settings.xml
 	rm -rf jvm/lib
 	$(MVN) -B -q -s jvm/settings.xml -f jvm/pom.xml $(MVN_ARGS) package
 	@touch $@
+
+# Built only where Go is (CI, this project's machines); tests/test_compose.py prefers `docker compose config`
+# and skips the schema check when neither is present. About 45 s the first time, then cached by Go.
+compose-check: ## build the compose-go validator of docker-compose.yml (needs Go; skipped without it)
+	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory $(COMPOSE_CHECK); \
+	else echo "go not found: compose-check not built (tests/test_compose.py uses docker compose or skips)"; fi
+
+$(COMPOSE_CHECK): scripts/compose-check/main.go scripts/compose-check/go.mod scripts/compose-check/go.sum
+	cd scripts/compose-check && go build -trimpath -ldflags='-s -w' -o bin/compose-check .
 
 up: install ## install on first use, start every service, create topics and tables, start Dagster
 	$(F1) up
@@ -69,11 +81,18 @@ format: $(PY_STAMP) ## format the code
 bench: install ## benchmark the platform's pieces and print each figure
 	$(F1) bench
 
+gold: install ## build the gold layer with dbt (dbt build, in-process Spark on the shared catalog)
+	$(F1) gold build
+
+notebook: install ## Jupyter Lab on 127.0.0.1 in notebooks/, with the project's env (the platform runs: make up)
+	$(UV) run --frozen jupyter lab --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
+
 env-example: $(PY_STAMP) ## regenerate .env.example from streaming/settings.py
 	$(F1) env-example > .env.example
 
 clean: ## remove build artefacts and caches (keeps data; see reset)
-	rm -rf jvm/lib jvm/*/target .pytest_cache .ruff_cache dbt/target dbt/logs
+	rm -rf jvm/lib jvm/*/target .pytest_cache .ruff_cache dbt/target dbt/logs scripts/compose-check/bin
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 reset: $(PY_STAMP) ## stop everything and delete all local state: data, checkpoints, logs

@@ -1,13 +1,38 @@
-"""The code location's Definitions, merged from one module per integration.
+"""The code location's Definitions (workspace.yaml), merged from one module per integration.
 
-So far: the Kafka topics the platform owns, as external assets. The streaming jobs and sensors,
-Delta tables, dbt gold models and quality checks plug in here as they land.
+- streaming: Kafka topics and bronze/silver Delta tables as assets, stream jobs, stream keeper sensors;
+- quality: Great Expectations 1.x suites as asset checks on bronze and silver;
+- gold: the dbt project's models as assets, dbt tests as asset checks;
+- alerts: one alert per asset-check or freshness transition, to the log and a webhook;
+- maintenance: scheduled Delta compaction and vacuum.
+
+Resources are chosen per environment (F1_ENV) from the platform's settings (f1_assets/resources.py).
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from f1_assets.kafka.assets import kafka_topic_specs
+# Modules, not their `defs`: Dagster refuses a module scope holding more than one Definitions.
+from f1_assets.alerts import definitions as alerts
+from f1_assets.gold import definitions as gold
+from f1_assets.maintenance import definitions as maintenance
+from f1_assets.quality import definitions as quality
+from f1_assets.resources import resources_for
+from f1_assets.streaming import definitions as streaming
+from streaming.settings import Settings
 
-defs = dg.Definitions(assets=kafka_topic_specs())
+
+def build_definitions(settings: Settings, environ: dict[str, str] | None = None) -> dg.Definitions:
+    """Every integration's definitions with the resources of `settings` (`environ`: see resources_for)."""
+    return dg.Definitions.merge(
+        streaming.defs,
+        gold.defs,
+        alerts.defs,
+        quality.build(settings),
+        maintenance.build(settings),
+        dg.Definitions(resources=resources_for(settings, environ)),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what f1-telemetry needs from the system: Java 17+, Maven, Prometheus (Debian packages) and uv.
+# Installs what f1-telemetry needs from the system: Java 17+, Maven, Prometheus with its node exporter and
+# pushgateway (Debian packages) and uv.
 # Idempotent: it installs only what is missing. Without root it prints the command to run instead.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 command -v make >/dev/null 2>&1 || missing+=(make)
 
 if ((${#missing[@]})); then

@@ -37,7 +37,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/position'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
+  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.dynamics (
@@ -75,7 +75,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/dynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
+  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.power_unit (
@@ -113,7 +113,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/power_unit'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
+  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.tire (
@@ -150,7 +150,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/tire'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
+  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.aerodynamics (
@@ -185,7 +185,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/aerodynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
+  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.system (
@@ -223,5 +223,5 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/system'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'
+  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );

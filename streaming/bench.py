@@ -7,7 +7,9 @@ platform with --use-running):
   kafka    plain confluent-kafka produce and consume of telemetry-sized records against
            kafka-producer-perf-test and kafka-consumer-perf-test;
   pipeline events/s through bronze and silver against kafka-consumer-perf-test on the same topic, then
-           p50/p99 event-to-silver latency with 50 cars at the nominal rate (streaming/bench_pipeline.py).
+           p50/p99 event-to-silver latency with 50 cars at the nominal rate (streaming/bench_pipeline.py);
+  gold     `dbt build` of the gold layer over a simulated race-hour of 50 cars in silver (~20 M events),
+           with each model's time and the deviation from the simulator's truth (streaming/bench_gold.py).
 Each figure is printed on its own line with its unit; --json also writes them to a file.
 """
 
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from streaming.jars import jar_set
 from streaming.runtime.ephemeral import ephemeral_platform
+from streaming.security import kafka_config, write_kafka_java_config
 from streaming.settings import Settings
 from streaming.simulator.runner import PRODUCER_CONFIG
 from streaming.topics import TopicSpec, create_topics
@@ -39,7 +42,7 @@ def _payload(size: int) -> bytes:
 def bench_confluent_produce(s: Settings, topic: str, count: int, size: int) -> float:
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": s.kafka_bootstrap_servers, **PRODUCER_CONFIG})
+    producer = Producer({**kafka_config(s), **PRODUCER_CONFIG})
     keys = [str(car).encode() for car in range(1, CARS + 1)]
     value = _payload(size)
     start = time.perf_counter()
@@ -62,7 +65,7 @@ def bench_confluent_consume(s: Settings, topic: str, count: int) -> float:
 
     consumer = Consumer(
         {
-            "bootstrap.servers": s.kafka_bootstrap_servers,
+            **kafka_config(s),
             "group.id": f"bench-{uuid.uuid4()}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -84,9 +87,12 @@ def bench_confluent_consume(s: Settings, topic: str, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _kafka_tool(s: Settings, main_class: str, args: list[str]) -> str:
-    cmd = [s.java, "-Xmx512m", "-cp", jar_set(s.f1_jvm_lib_dir, "kafka").classpath(), main_class, *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+def _kafka_tool(s: Settings, main_class: str, args: list[str], config_option: str) -> str:
+    """Run one of Kafka's tools; `config_option` names its client properties file (the security profile)."""
+    with tempfile.TemporaryDirectory(prefix="f1-bench-") as folder:
+        config = [config_option, str(write_kafka_java_config(s, Path(folder)))]
+        cmd = [s.java, "-Xmx512m", "-cp", jar_set(s.f1_jvm_lib_dir, "kafka").classpath(), main_class]
+        result = subprocess.run([*cmd, *args, *config], capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         raise RuntimeError(f"{main_class} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
@@ -110,6 +116,7 @@ def bench_kafka_producer_perf_test(s: Settings, topic: str, count: int, size: in
             f"bootstrap.servers={s.kafka_bootstrap_servers}",
             *props,
         ],
+        "--producer.config",
     )
     final = [line for line in out.splitlines() if "records sent" in line][-1]
     return float(re.search(r"([\d.]+) records/sec", final).group(1))
@@ -133,6 +140,7 @@ def bench_kafka_consumer_perf_test(s: Settings, topic: str, count: int) -> float
             "--timeout",
             "60000",
         ],
+        "--consumer.config",
     )
     lines = [line for line in out.splitlines() if line.strip()]
     header = [h.strip() for h in lines[-2].split(",")]
@@ -177,7 +185,7 @@ def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]
     # whichever runs first also warms the broker up.
     ours, baseline, result = 0.0, 0.0, None
     for _ in range(ROUNDS):
-        run = simulate(config, ids, KafkaSink(s.kafka_bootstrap_servers), speed=0)
+        run = simulate(config, ids, KafkaSink(s), speed=0)
         if run.records_sent / run.seconds > ours:
             ours, result = run.records_sent / run.seconds, run
         record_size = round(run.bytes_sent / run.records_sent)
@@ -228,16 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="f1 bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", nargs="?", choices=("all", "produce", "kafka", "pipeline"), default="all")
+    parser.add_argument(
+        "which", nargs="?", choices=("all", "produce", "kafka", "pipeline", "gold"), default="all"
+    )
     parser.add_argument("--events", type=int, default=500_000, help="records per run of the kafka benchmark")
     parser.add_argument("--record-size", type=int, default=160, help="bytes per record (kafka benchmark)")
-    parser.add_argument("--cars", type=int, default=50, help="cars (produce benchmark)")
+    parser.add_argument("--cars", type=int, default=50, help="cars (produce and gold benchmarks)")
     parser.add_argument("--laps", type=int, default=2, help="laps (produce benchmark)")
     parser.add_argument(
         "--pipeline-events", type=int, default=1_000_000, help="events preloaded (pipeline benchmark)"
     )
     parser.add_argument(
         "--latency-seconds", type=int, default=180, help="seconds at the nominal rate (pipeline benchmark)"
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=60, help="minutes of racing in silver (gold benchmark)"
     )
     parser.add_argument("--use-running", action="store_true", help="use the configured platform (make up)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -259,7 +272,17 @@ def main(argv: list[str] | None = None) -> int:
 
             measured(run_throughput(settings, args.pipeline_events))
             measured(run_latency(settings, args.latency_seconds))
+        if args.which in ("all", "gold"):
+            from streaming.bench_gold import print_figures, run_gold_benchmark
+
+            figures = run_gold_benchmark(settings, args.cars, args.minutes)
+            print_figures(figures)
+            results.update(figures)
         return results
+
+    services = ["kafka", "registry"] if args.which != "gold" else []
+    if args.which in ("all", "pipeline", "gold"):
+        services.append("metastore")
 
     if args.use_running:
         results = run(Settings.from_env())
@@ -268,9 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             tempfile.TemporaryDirectory(prefix="f1-bench-") as state,
             ephemeral_platform(
                 Path(state),
-                ["kafka", "registry", "metastore"]
-                if args.which in ("all", "pipeline")
-                else ["kafka", "registry"],
+                services,
                 KAFKA_TOPIC_PARTITIONS="6",
                 SPARK_DRIVER_MEMORY="6g",
                 SPARK_SHUFFLE_PARTITIONS="4",

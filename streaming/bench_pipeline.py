@@ -58,7 +58,7 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
     ids = _prepare(s)
     laps = max(1, round(events / LAP_EVENTS_50_CARS))
     config = RaceConfig(cars=50, laps=laps, seed=77, start_time_ns=time.time_ns() - 6 * 3600 * 10**9)
-    sent = simulate(config, ids, KafkaSink(s.kafka_bootstrap_servers), speed=0)
+    sent = simulate(config, ids, KafkaSink(s), speed=0)
     raw_rate = bench_kafka_consumer_perf_test(s, topics.RAW_PROTOBUF, sent.records_sent - 1)
 
     spark = get_spark(s, "f1-bench-pipeline")

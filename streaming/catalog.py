@@ -20,11 +20,14 @@ def render_sql(s: Settings, text: str) -> list[str]:
     return [stmt.strip() for stmt in re.split(r";[ \t]*$", "\n".join(lines), flags=re.M) if stmt.strip()]
 
 
-def create_databases(s: Settings) -> tuple[str, ...]:
-    """Apply every sql/*.sql file in order: databases first, then tables. Idempotent."""
+def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
+    """Apply every sql/*.sql file in order: databases first, then tables. Idempotent.
+
+    Uses `spark` if given, else this process' SparkSession (made if there is none).
+    """
     from streaming.spark import get_spark
 
-    spark = get_spark(s, "f1-init")
+    spark = spark or get_spark(s, "f1-init")
     for path in sorted(SQL_DIR.glob("*.sql")):
         for statement in render_sql(s, path.read_text()):
             spark.sql(statement)

@@ -10,6 +10,7 @@ f1 contracts check      test changed contracts against the registry before deplo
 f1 stream run|start|stop|status
                         the bronze and silver streaming queries (run: in the foreground)
 f1 maintain             compact (OPTIMIZE) and vacuum the Delta tables
+f1 gold [DBT ARGS]      the gold layer: dbt in-process with the platform's Spark (default: build)
 f1 bench [WHICH]        benchmarks, each figure on its own line (--json FILE to keep them)
 f1 status               what runs where, health and memory
 f1 logs [SERVICE]       print (or follow) service logs
@@ -26,9 +27,10 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from streaming.errors import F1Error
-from streaming.settings import Settings, render_env_example
+from streaming.settings import PROJECT_ROOT, Settings, render_env_example
 
 
 def _services_arg(parser: argparse.ArgumentParser) -> None:
@@ -100,17 +102,15 @@ def cmd_logs(s: Settings, args) -> int:
 
 
 def cmd_init(s: Settings, args) -> int:
-    from streaming.catalog import create_databases
-    from streaming.contracts.registration import register_contracts
-    from streaming.topics import create_topics
+    from streaming.bootstrap import bootstrap
 
-    for topic, state in create_topics(s).items():
+    done = bootstrap(s, tables=not args.skip_spark)
+    for topic, state in done.topics.items():
         print(f"topic {topic}: {state}")
-    for subject, schema_id in register_contracts(s).items():
+    for subject, schema_id in done.schemas.items():
         print(f"schema {subject}: id {schema_id} (BACKWARD)")
-    if not args.skip_spark:
-        for database in create_databases(s):
-            print(f"database {database}: ready")
+    for database in done.databases:
+        print(f"database {database}: ready")
     return 0
 
 
@@ -122,6 +122,8 @@ def cmd_reset(s: Settings, args) -> int:
         if "://" not in str(path):
             shutil.rmtree(path, ignore_errors=True)
             print(f"removed {path}")
+        else:  # object storage may be shared, or hold more than this platform's tables
+            print(f"kept {path} (not local: delete it in the store if you mean to)")
     return 0
 
 
@@ -183,28 +185,37 @@ def cmd_stream_stop(s: Settings, args) -> int:
 def cmd_stream_status(s: Settings, args) -> int:
     from streaming.jobs import runner
 
-    status = runner.read_status(s)
-    if status is None:
-        print("streams: no status yet (start them with `f1 stream start`)")
+    statuses = runner.read_status(s)
+    if not statuses:
+        print("streams: no status yet (start them with `f1 stream start`, or let Dagster's sensors do it)")
         return 0
-    age = time.time() - status["updated_at"]
-    print(f"streams: {status['state']} (pid {status['pid']}, status {age:.0f} s old)")
-    for name, q in status["queries"].items():
+    from streaming.metrics import scrape
+    from streaming.runtime.process import is_same_process
+
+    for name, q in statuses.items():
+        age = time.time() - q["updated_at"]
+        alive = is_same_process(q["pid"], q.get("pid_start_time"))
+        state = (
+            q["state"]
+            if alive or q["state"] in ("stopped", "failed")
+            else f"dead ({q['state']} when last seen)"
+        )
         rate = q.get("processed_rows_per_second") or 0
         print(
-            f"  {name:<7} {'active' if q['active'] else 'stopped':<8} batch {q['batch_id']}  "
-            f"{q.get('input_rows') or 0} rows  {rate:,.0f} rows/s  last batch {q.get('batch_duration_ms')} ms"
+            f"  {name:<7} {state:<10} {q['owner']} (pid {q['pid']}, status {age:.0f} s old)"
+            f"  batch {q['batch_id']}  {q.get('input_rows') or 0} rows  {rate:,.0f} rows/s"
+            f"  last batch {q.get('batch_duration_ms')} ms"
         )
-    from streaming.metrics import scrape
-
-    metrics = scrape(s.metrics_exporter_port)
-    totals = {
-        dict(labels)["outcome"]: value
-        for (name, labels), value in metrics.items()
-        if name == "f1_records_total" and dict(labels).get("query") == "silver"
-    }
-    if totals:
-        print("  silver since start: " + ", ".join(f"{v:,.0f} {k}" for k, v in sorted(totals.items())))
+        if name != "silver" or not alive:
+            continue
+        metrics = scrape(runner.metrics_port(s, (name,))) or scrape(s.metrics_exporter_port)
+        totals = {
+            dict(labels)["outcome"]: value
+            for (metric, labels), value in metrics.items()
+            if metric == "f1_records_total" and dict(labels).get("query") == "silver"
+        }
+        if totals:
+            print("  silver since start: " + ", ".join(f"{v:,.0f} {k}" for k, v in sorted(totals.items())))
     return 0
 
 
@@ -221,10 +232,50 @@ def cmd_maintain(s: Settings, args) -> int:
     return 0
 
 
+def cmd_gold(s: Settings, args) -> int:
+    from streaming.gold import cli
+
+    return cli(s, args.args)
+
+
 def cmd_bench(s: Settings | None, args) -> int:
     from streaming.bench import main as bench_main
 
     return bench_main(args.args)
+
+
+def cmd_dashboards_write(s: Settings | None, args) -> int:
+    from streaming.dashboards import write_dashboards
+
+    for path in write_dashboards():
+        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+def _prometheus_url(s: Settings, args) -> str:
+    return args.prometheus or f"http://127.0.0.1:{s.prometheus_port}"
+
+
+def cmd_dashboards_check(s: Settings, args) -> int:
+    from streaming.dashboard_check import check
+
+    results, missing = check(_prometheus_url(s, args))
+    for r in results:
+        state = "ok" if r.ok else (f"error: {r.error}" if r.error else "no data")
+        print(f"{r.dashboard} / {r.panel}: {r.series} series, {state}  [{r.expr}]")
+    for name in sorted(missing):
+        print(f"metric never scraped: {name}")
+    failing = sum(not r.ok for r in results)
+    print(f"panel queries with data: {len(results) - failing} of {len(results)}")
+    return 1 if failing or missing else 0
+
+
+def cmd_dashboards_render(s: Settings, args) -> int:
+    from streaming.dashboard_check import render
+
+    for path in render(_prometheus_url(s, args), args.out, minutes=args.minutes):
+        print(f"wrote {path}")
+    return 0
 
 
 def cmd_env_example(s: Settings | None, args) -> int:
@@ -308,10 +359,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_maintain)
 
     p = sub.add_parser(
+        "gold",
+        help="run dbt on the gold project with the platform's Spark: `f1 gold build`, `f1 gold run -s "
+        "lap_metrics`; `f1 gold env` prints the exports plain `dbt` needs",
+        add_help=False,
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_gold)
+
+    p = sub.add_parser(
         "bench", help="benchmarks, each figure on its own line (`f1 bench --help`)", add_help=False
     )
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench, no_settings=True)
+
+    p = sub.add_parser("dashboards", help="Grafana dashboards: regenerate, check against Prometheus, render")
+    dsub = p.add_subparsers(dest="action", required=True)
+    d = dsub.add_parser(
+        "write", help="regenerate monitoring/grafana/dashboards/*.json from streaming/dashboards.py"
+    )
+    d.set_defaults(func=cmd_dashboards_write, no_settings=True)
+    for action, func, text in (
+        (
+            "check",
+            cmd_dashboards_check,
+            "run every panel's queries against Prometheus; exit 1 if any has no data",
+        ),
+        ("render", cmd_dashboards_render, "draw every panel from Prometheus into one PNG per dashboard"),
+    ):
+        d = dsub.add_parser(action, help=text)
+        d.add_argument("--prometheus", help="Prometheus URL (default: the local one, PROMETHEUS_PORT)")
+        d.set_defaults(func=func)
+    d.add_argument("--out", type=Path, default=Path("docs/dashboards"), help="folder for the PNGs")
+    d.add_argument("--minutes", type=int, default=30, help="time range to draw")
 
     p = sub.add_parser("env-example", help="print .env.example generated from the settings")
     p.set_defaults(func=cmd_env_example, no_settings=True)

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from pyspark.sql.streaming import StreamingQueryListener
 
+from streaming.driver_metrics import DeltaTableSizeCollector, DriverJvmCollector
 from streaming.errors import ConfigError
+from streaming.jobs.validation import REASONS as QUARANTINE_REASONS
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -228,8 +230,9 @@ class StreamMetrics:
         self.records.labels(query, "valid").inc(valid)
         self.records.labels(query, "quarantined").inc(quarantined)
         self.records.labels(query, "duplicate").inc(duplicates)
-        for reason, count in reasons.items():
-            self.quarantined_records.labels(query, reason).inc(count)
+        # Every known reason at 0 too: a dashboard shows a flat line, not "no data", for an unseen reason.
+        for reason in dict.fromkeys((*QUARANTINE_REASONS, *reasons)):
+            self.quarantined_records.labels(query, reason).inc(reasons.get(reason, 0))
         for quantile, seconds in (lag_seconds or {}).items():
             self.streaming_lag.labels(query, quantile).set(seconds)
 
@@ -404,14 +407,15 @@ class _Installation:
     def __init__(self, metrics: StreamMetrics, listener: MetricsListener, server: WSGIServer):
         self.metrics, self.listener, self.server = metrics, listener, server
         self.sessions: list[SparkSession] = []
+        self.table_sizes: DeltaTableSizeCollector | None = None
 
 
 _installation: _Installation | None = None
 _install_lock = threading.Lock()
 
 
-def install(spark: SparkSession, s: Settings) -> StreamMetrics:
-    """This process' streaming metrics: exporter on METRICS_EXPORTER_PORT, listener on `spark`.
+def install(spark: SparkSession, s: Settings, port: int | None = None) -> StreamMetrics:
+    """This process' streaming metrics: exporter on `port` (METRICS_EXPORTER_PORT), listener on `spark`.
 
     Idempotent: later calls return the same StreamMetrics (the exporter keeps its first port), and add
     the listener to `spark` only if it is a session it does not listen to yet.
@@ -420,12 +424,22 @@ def install(spark: SparkSession, s: Settings) -> StreamMetrics:
     with _install_lock:
         if _installation is None:
             metrics = StreamMetrics()
-            server = start_exporter(metrics, s.metrics_exporter_port)
+            server = start_exporter(metrics, port or s.metrics_exporter_port, s.metrics_exporter_host)
             _installation = _Installation(metrics, MetricsListener(metrics), server)
+            metrics.registry.register(DriverJvmCollector(spark))
         if not any(session is spark for session in _installation.sessions):
             spark.streams.addListener(_installation.listener)
             _installation.sessions.append(spark)
         return _installation.metrics
+
+
+def watch_table_sizes(spark: SparkSession, tables: list[str]) -> None:
+    """Export the size of `tables` (the ones this process' queries write) from the installed exporter."""
+    with _install_lock:
+        if _installation is None or _installation.table_sizes is not None:
+            return
+        _installation.table_sizes = DeltaTableSizeCollector(spark, tables).start()
+        _installation.metrics.registry.register(_installation.table_sizes)
 
 
 def uninstall() -> None:
@@ -436,6 +450,8 @@ def uninstall() -> None:
             return
         for session in _installation.sessions:
             session.streams.removeListener(_installation.listener)
+        if _installation.table_sizes is not None:
+            _installation.table_sizes.stop()
         _installation.server.shutdown()
         _installation.server.server_close()
         _installation = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streaming.errors import ServiceUnavailable
 from streaming.runtime.services import http_ok
+from streaming.security import registry_config, registry_http
 from streaming.settings import Settings
 
 
@@ -11,7 +12,7 @@ def registry_client(s: Settings):
     """A confluent-kafka SchemaRegistryClient on a reachable registry, or a message saying how to start it."""
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    problem = http_ok(f"{s.schema_registry_url}/subjects")
+    problem = http_ok(f"{s.schema_registry_url}/subjects", **registry_http(s))
     if problem is not None:
         raise ServiceUnavailable("registry", s.schema_registry_url, "SCHEMA_REGISTRY_URL", problem)
-    return SchemaRegistryClient({"url": s.schema_registry_url})
+    return SchemaRegistryClient(registry_config(s))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -25,8 +25,22 @@ _SPARK_MASTER = re.compile(
 )
 _MEMORY = re.compile(r"^\d+[kmgtKMGT]?$")
 _STORAGE_SCHEMES = ("file", "s3a", "abfss", "gs", "hdfs")
+# S3's bucket naming rules (3-63 characters; lowercase letters, digits, dots and hyphens).
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 # The local services, in start order; streaming/runtime/services.py defines one of each.
-SERVICE_NAMES = ("kafka", "registry", "metastore", "prometheus", "dagster", "simulator", "streams")
+SERVICE_NAMES = (
+    "kafka",
+    "registry",
+    "metastore",
+    "spark-master",
+    "spark-worker",
+    "node-exporter",
+    "pushgateway",
+    "prometheus",
+    "dagster",
+    "simulator",
+    "streams",
+)
 # The streaming queries `f1 stream start` can run (streaming/jobs/).
 STREAM_QUERY_NAMES = ("bronze", "silver")
 
@@ -43,6 +57,12 @@ def _port(raw: str) -> int:
     if raw.isdigit() and 1 <= int(raw) <= 65535:
         return int(raw)
     raise _Invalid("a TCP port number from 1 to 65535")
+
+
+def _host(raw: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_.\-]+", raw):
+        return raw
+    raise _Invalid("a host name or IPv4 address, for example 127.0.0.1")
 
 
 def _positive_int(raw: str) -> int:
@@ -94,6 +114,8 @@ def _storage_path(raw: str) -> str:
     """A local folder (relative paths are taken from the project root) or a URI Spark can write to."""
     if "://" in raw:
         scheme = raw.split("://", 1)[0]
+        if scheme == "s3a" and not _S3_BUCKET.match(urlparse(raw).netloc):
+            raise _Invalid("s3a://bucket/prefix, with a bucket name S3 accepts (3-63 of a-z 0-9 . -)")
         if scheme in _STORAGE_SCHEMES:
             return raw.rstrip("/")
         raise _Invalid(f"a local path or a URI with one of the schemes {', '.join(_STORAGE_SCHEMES)}")
@@ -179,10 +201,129 @@ def _fault_rates(raw: str) -> str:
     return raw
 
 
+def _optional_http_url(raw: str) -> str:
+    return _http_url(raw) if raw else ""
+
+
+def _prometheus_duration(raw: str) -> str:
+    if re.fullmatch(r"[1-9]\d*(ms|s|m)", raw):
+        return raw
+    raise _Invalid("a Prometheus duration such as 15s, 500ms or 1m")
+
+
+def _cron(raw: str) -> str:
+    fields_ = raw.split()
+    if len(fields_) == 5 and all(re.fullmatch(r"[\d*/,\-]+", f) for f in fields_):
+        return raw
+    raise _Invalid("a five-field cron expression, for example 0 3 * * *")
+
+
 def _jvm_opts(raw: str) -> str:
     if all(token.startswith("-") for token in raw.split()):
         return raw
     raise _Invalid("JVM options, each starting with '-', for example -Xms256m -Xmx1g")
+
+
+def _user_name(raw: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_.@\-]+", raw):
+        return raw
+    raise _Invalid("a user name of letters, digits and _ . @ -")
+
+
+def _secret(raw: str) -> str:
+    # Kafka's JAAS configuration quotes the password, and the broker substitutes it there unescaped.
+    if '"' not in raw and "\\" not in raw:
+        return raw
+    raise _Invalid("text without double quotes or backslashes")
+
+
+def _keystore_password(raw: str) -> str:
+    if not raw or len(_secret(raw)) >= 6:
+        return raw
+    raise _Invalid("at least 6 characters (PKCS12 key stores need them)")
+
+
+def _optional_local_file(raw: str) -> str:
+    if "://" in raw:
+        raise _Invalid("a local file path (relative paths are taken from the project root), or empty")
+    return str(_resolve_local(raw)) if raw else ""
+
+
+def _s3_endpoint(raw: str) -> str:
+    try:
+        return _optional_http_url(raw)
+    except _Invalid:
+        raise _Invalid("an http(s) URL such as http://127.0.0.1:9000, or empty") from None
+
+
+def _aws_region(raw: str) -> str:
+    if not raw or re.fullmatch(r"[a-z]{2}(-[a-z0-9]+)+-\d+", raw):
+        return raw
+    raise _Invalid("an AWS region name such as us-east-1 or eu-west-3, or empty")
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise _Invalid("true or false")
+
+
+def _access_key_id(raw: str) -> str:
+    if re.fullmatch(r"[\x21-\x7e]*", raw):
+        return raw
+    raise _Invalid("an access key id of printable characters without spaces, or empty")
+
+
+def _object_storage_problems(values: dict[str, Any]) -> list[str]:
+    """S3 credentials come in pairs: one without the other would silently fall back to other credentials."""
+    key, secret = values["s3_access_key_id"], values["s3_secret_access_key"]
+    if bool(key) == bool(secret):
+        return []
+    missing = "S3_SECRET_ACCESS_KEY" if key else "S3_ACCESS_KEY_ID"
+    other = "S3_ACCESS_KEY_ID" if key else "S3_SECRET_ACCESS_KEY"
+    return [f"{missing} is not set: {other} is, and S3 needs both (or neither: AWS's default credentials)."]
+
+
+def _security_problems(values: dict[str, Any]) -> list[str]:
+    """The secure profile needs every client's credentials, and TLS to the registry too."""
+    if values["f1_security_profile"] != "secure":
+        return []
+    problems = [
+        f"{name} is not set: F1_SECURITY_PROFILE=secure needs it."
+        for name in ("KAFKA_SASL_PASSWORD", "SCHEMA_REGISTRY_PASSWORD")
+        if not values[name.lower()]
+    ]
+    if not values["schema_registry_url"].startswith("https://"):
+        problems.append(
+            f"SCHEMA_REGISTRY_URL={values['schema_registry_url']!r} is not valid: expected an https:// URL "
+            "with F1_SECURITY_PROFILE=secure (the registry's password must not travel in clear)."
+        )
+    return problems
+
+
+def _mib(memory: str) -> float:
+    """A JVM memory size (validated by `_memory`) in MiB."""
+    unit = memory[-1].lower() if memory[-1].isalpha() else ""
+    scale = {"": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024, "t": 2**20}[unit]
+    return int(memory.rstrip("kmgtKMGT")) * scale
+
+
+def _local_cluster_problems(values: dict[str, Any]) -> list[str]:
+    """An executor larger than the local worker never starts: its application would wait forever."""
+    if "spark-worker" not in values["f1_services"]:
+        return []
+    problems = []
+    if _mib(values["spark_executor_memory"]) > _mib(values["spark_worker_memory"]):
+        problems.append(
+            f"SPARK_EXECUTOR_MEMORY={values['spark_executor_memory']!r} is not valid: expected at most "
+            f"SPARK_WORKER_MEMORY ({values['spark_worker_memory']}), what the local spark-worker offers."
+        )
+    if values["spark_executor_cores"] > values["spark_worker_cores"]:
+        problems.append(
+            f"SPARK_EXECUTOR_CORES='{values['spark_executor_cores']}' is not valid: expected at most "
+            f"SPARK_WORKER_CORES ({values['spark_worker_cores']}), what the local spark-worker offers."
+        )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -198,6 +339,11 @@ class Variable:
     @property
     def field(self) -> str:
         return self.env.lower()
+
+    @property
+    def secret(self) -> bool:
+        """A password: never shown in errors, `repr` or logs (child processes get it in their environment)."""
+        return self.parse in (_secret, _keystore_password)
 
 
 def _vars(section: str, *rows: tuple[str, str, Callable[[str], Any], str]) -> list[Variable]:
@@ -229,9 +375,10 @@ VARIABLES: list[Variable] = [
         ),
         (
             "F1_SERVICES",
-            "kafka,registry,metastore,prometheus,dagster,simulator,streams",
+            "kafka,registry,metastore,node-exporter,pushgateway,prometheus,dagster,simulator",
             _service_list,
-            "Which local services `make up` starts, in order.",
+            "Which local services `make up` starts, in order. Dagster's sensors run the streams; add "
+            "`streams` to run them without Dagster (`f1 stream run`), never both.",
         ),
         ("JAVA_HOME", "", str, "Java 17+ home for the JVM services; empty means the `java` on PATH."),
     ),
@@ -271,14 +418,90 @@ VARIABLES: list[Variable] = [
         ("SCHEMA_REGISTRY_HEAP_OPTS", "-Xms128m -Xmx512m", _jvm_opts, "Heap of the local registry."),
     ),
     *_vars(
+        "Security profile (README: Security profile)",
+        (
+            "F1_SECURITY_PROFILE",
+            "plaintext",
+            _one_of("plaintext", "secure"),
+            "plaintext: Kafka and the registry without TLS or authentication (loopback only). secure: Kafka "
+            "over SASL_SSL with SCRAM-SHA-512 and the registry over HTTPS with basic authentication, for "
+            "every client and local service; the local runtime makes its CA and certificate on first start.",
+        ),
+        (
+            "KAFKA_SASL_USERNAME",
+            "f1",
+            _user_name,
+            "Secure profile: the SCRAM-SHA-512 user of every Kafka client (the local broker creates it).",
+        ),
+        ("KAFKA_SASL_PASSWORD", "", _secret, "Secure profile (required): that user's password."),
+        (
+            "SCHEMA_REGISTRY_USERNAME",
+            "f1",
+            _user_name,
+            "Secure profile: the registry's user (HTTP basic authentication; the local registry's only one).",
+        ),
+        ("SCHEMA_REGISTRY_PASSWORD", "", _secret, "Secure profile (required): the registry user's password."),
+        (
+            "F1_TLS_CA_FILE",
+            "",
+            _optional_local_file,
+            "Secure profile: PEM file of the CA that clients trust for Kafka and the registry; empty: the "
+            "local runtime's own CA, F1_STATE_DIR/tls/ca.pem.",
+        ),
+        (
+            "F1_TLS_KEYSTORE_PASSWORD",
+            "",
+            _keystore_password,
+            "Secure profile, local services (required there): password of the PKCS12 key stores the local "
+            "runtime makes under F1_STATE_DIR/tls (its CA, the broker's and registry's certificate).",
+        ),
+    ),
+    *_vars(
         "Shared table catalog (Hive metastore on Derby's network server)",
+        (
+            "METASTORE_HOST",
+            "127.0.0.1",
+            _host,
+            "Host of the metastore's Derby server that Spark connects to (the local one listens on "
+            "127.0.0.1; docker-compose.yml: metastore).",
+        ),
         ("METASTORE_PORT", "1527", _port, "Port of the Derby network server holding the metastore."),
         ("METASTORE_HEAP_OPTS", "-Xms64m -Xmx256m", _jvm_opts, "Heap of the metastore database server."),
     ),
     *_vars(
         "Spark and Delta Lake",
-        ("SPARK_MASTER", "local[2]", _spark_master, "Where Spark runs: local[N] or spark://host:port."),
-        ("SPARK_DRIVER_MEMORY", "4g", _memory, "Spark driver heap (in local mode it runs the tasks too)."),
+        (
+            "SPARK_MASTER",
+            "local[2]",
+            _spark_master,
+            "Where Spark runs: local[N] or spark://host:port (spark://127.0.0.1:SPARK_MASTER_PORT is the "
+            "local cluster of the spark-master and spark-worker services).",
+        ),
+        (
+            "SPARK_DRIVER_MEMORY",
+            "4g",
+            _memory,
+            "Spark driver heap (in local mode it runs the tasks too; on a cluster 1g is plenty).",
+        ),
+        (
+            "SPARK_EXECUTOR_MEMORY",
+            "2g",
+            _memory,
+            "On a cluster (SPARK_MASTER spark://, yarn, k8s): heap of each executor. Unused in local mode.",
+        ),
+        (
+            "SPARK_EXECUTOR_CORES",
+            "2",
+            _positive_int,
+            "On a cluster: task slots of each executor. Unused in local mode.",
+        ),
+        (
+            "SPARK_CORES_MAX",
+            "2",
+            _positive_int,
+            "On a standalone cluster: most cores one application takes (spark.cores.max); without a cap "
+            "the first application takes them all and the next (Dagster runs each stream as its own) waits.",
+        ),
         (
             "SPARK_SHUFFLE_PARTITIONS",
             "4",
@@ -297,6 +520,70 @@ VARIABLES: list[Variable] = [
             ".f1/delta",
             _storage_path,
             "Root of the Delta tables (the warehouse): a local folder or s3a://bucket/prefix.",
+        ),
+    ),
+    *_vars(
+        "Object storage (used when DELTA_STORAGE_PATH or SPARK_CHECKPOINT_PATH is s3a://)",
+        (
+            "S3_ENDPOINT_URL",
+            "",
+            _s3_endpoint,
+            "S3 API endpoint of an S3-compatible store, e.g. http://127.0.0.1:9000 (MinIO); empty: AWS S3.",
+        ),
+        (
+            "S3_REGION",
+            "",
+            _aws_region,
+            "Region of the bucket; empty: us-east-1 with S3_ENDPOINT_URL, else S3A finds the bucket's.",
+        ),
+        (
+            "S3_PATH_STYLE_ACCESS",
+            "false",
+            _flag,
+            "true: address buckets as ENDPOINT/bucket, not bucket.ENDPOINT (MinIO, moto, IP endpoints).",
+        ),
+        (
+            "S3_ACCESS_KEY_ID",
+            "",
+            _access_key_id,
+            "Access key; empty: AWS's default chain (AWS_ACCESS_KEY_ID/_SECRET_ACCESS_KEY, instance role).",
+        ),
+        ("S3_SECRET_ACCESS_KEY", "", _secret, "Secret key of S3_ACCESS_KEY_ID; set both or neither."),
+    ),
+    *_vars(
+        "Local Spark standalone cluster (the optional `spark-master` and `spark-worker` services; point "
+        "SPARK_MASTER at spark://127.0.0.1:SPARK_MASTER_PORT to use it)",
+        ("SPARK_MASTER_PORT", "7077", _port, "Port of the local standalone master."),
+        (
+            "SPARK_MASTER_WEBUI_PORT",
+            "8080",
+            _port,
+            "The master's web UI; its /json/ (workers, applications) is the services' health check.",
+        ),
+        (
+            "SPARK_WORKER_WEBUI_PORT",
+            "8082",
+            _port,
+            "The local worker's web UI (not Spark's default 8081, the schema registry's port).",
+        ),
+        (
+            "SPARK_WORKER_CORES",
+            "6",
+            _positive_int,
+            "Cores the worker offers: more than the machine's 2, so that three applications of "
+            "SPARK_CORES_MAX=2 (two stream runs and a batch job) run at once; their tasks often wait on I/O.",
+        ),
+        (
+            "SPARK_WORKER_MEMORY",
+            "6g",
+            _memory,
+            "Memory the worker offers to executors: three of SPARK_EXECUTOR_MEMORY=2g.",
+        ),
+        (
+            "SPARK_DAEMON_MEMORY",
+            "512m",
+            _memory,
+            "Heap of the master and of the worker process (each executor has SPARK_EXECUTOR_MEMORY).",
         ),
     ),
     *_vars(
@@ -362,8 +649,85 @@ VARIABLES: list[Variable] = [
         "dbt, Dagster and monitoring",
         ("DBT_TARGET", "local", _one_of("local", "ci", "remote"), "dbt profile target."),
         ("DAGSTER_PORT", "3000", _port, "Port of the Dagster UI started by `make up`."),
+        (
+            "DAGSTER_UI_URL",
+            "",
+            _optional_http_url,
+            "Address of the Dagster UI that alerts link to; empty means http://127.0.0.1:DAGSTER_PORT.",
+        ),
+        (
+            "STREAM_REPORT_SECONDS",
+            "30",
+            _positive_int,
+            "How often a stream run reports its progress to Dagster as materialisations of its tables.",
+        ),
+        (
+            "STREAM_HEARTBEAT_TIMEOUT_SECONDS",
+            "90",
+            _positive_int,
+            "A stream run whose heartbeat is older than this is dead: the sensor fails it and relaunches.",
+        ),
+        (
+            "STREAM_MAX_RELAUNCHES",
+            "5",
+            _positive_int,
+            "The sensor stops relaunching a stream after this many failed runs in 30 minutes (and alerts).",
+        ),
+        (
+            "ALERT_WEBHOOK_URL",
+            "",
+            _optional_http_url,
+            "Alerts (failed checks, stale assets, their recovery) are POSTed here as JSON; empty: log only.",
+        ),
+        (
+            "QUALITY_CHECK_CRON",
+            "*/5 * * * *",
+            _cron,
+            "When Dagster runs the Great Expectations checks on bronze and silver (UTC).",
+        ),
+        (
+            "GOLD_BUILD_CRON",
+            "*/10 * * * *",
+            _cron,
+            "After each tick (UTC), Dagster rebuilds gold once silver has changed and passed its checks.",
+        ),
+        (
+            "MAINTENANCE_CRON",
+            "0 3 * * *",
+            _cron,
+            "When Dagster's maintenance schedule compacts and vacuums the Delta tables (UTC).",
+        ),
         ("PROMETHEUS_PORT", "9090", _port, "Port of the local Prometheus."),
+        (
+            "PROMETHEUS_SCRAPE_INTERVAL",
+            "15s",
+            _prometheus_duration,
+            "How often the local Prometheus scrapes every exporter.",
+        ),
         ("METRICS_EXPORTER_PORT", "9108", _port, "Port of the streaming jobs' Prometheus exporter."),
+        (
+            "METRICS_EXPORTER_HOST",
+            "127.0.0.1",
+            _host,
+            "Address that exporter listens on: loopback for the local Prometheus; 0.0.0.0 where Prometheus "
+            "scrapes it from another host or container (docker-compose.yml).",
+        ),
+        (
+            "KAFKA_METRICS_PORT",
+            "9404",
+            _port,
+            "Port of the local broker's JMX exporter agent (JVM and broker metrics for Prometheus).",
+        ),
+        ("SCHEMA_REGISTRY_METRICS_PORT", "9405", _port, "Port of the local registry's JMX exporter agent."),
+        ("METASTORE_METRICS_PORT", "9406", _port, "Port of the local metastore's JMX exporter agent."),
+        ("NODE_EXPORTER_PORT", "9100", _port, "Port of the local node exporter (CPU, memory, disks)."),
+        (
+            "PUSHGATEWAY_URL",
+            "http://127.0.0.1:9091",
+            _optional_http_url,
+            "Prometheus Pushgateway that Dagster's asset checks push their results to; empty: no push. "
+            "The local pushgateway listens on its port.",
+        ),
     ),
     *_vars(
         "Simulator (the `simulator` service of `make up`, and the defaults of `f1 simulate`)",
@@ -395,14 +759,36 @@ class Settings:
     kafka_heap_opts: str
     schema_registry_url: str
     schema_registry_heap_opts: str
+    f1_security_profile: str
+    kafka_sasl_username: str
+    kafka_sasl_password: str = field(repr=False)
+    schema_registry_username: str
+    schema_registry_password: str = field(repr=False)
+    f1_tls_ca_file: str
+    f1_tls_keystore_password: str = field(repr=False)
+    metastore_host: str
     metastore_port: int
     metastore_heap_opts: str
     spark_master: str
     spark_driver_memory: str
+    spark_executor_memory: str
+    spark_executor_cores: int
+    spark_cores_max: int
     spark_shuffle_partitions: int
     spark_ui_port: int
     spark_checkpoint_path: str
     delta_storage_path: str
+    s3_endpoint_url: str
+    s3_region: str
+    s3_path_style_access: bool
+    s3_access_key_id: str
+    s3_secret_access_key: str = field(repr=False)
+    spark_master_port: int
+    spark_master_webui_port: int
+    spark_worker_webui_port: int
+    spark_worker_cores: int
+    spark_worker_memory: str
+    spark_daemon_memory: str
     stream_queries: tuple[str, ...]
     stream_trigger_seconds: float
     stream_max_offsets_per_trigger: int
@@ -414,8 +800,23 @@ class Settings:
     silver_parallel_writes: int
     dbt_target: str
     dagster_port: int
+    dagster_ui_url: str
+    stream_report_seconds: int
+    stream_heartbeat_timeout_seconds: int
+    stream_max_relaunches: int
+    alert_webhook_url: str
+    quality_check_cron: str
+    gold_build_cron: str
+    maintenance_cron: str
     prometheus_port: int
+    prometheus_scrape_interval: str
     metrics_exporter_port: int
+    metrics_exporter_host: str
+    kafka_metrics_port: int
+    schema_registry_metrics_port: int
+    metastore_metrics_port: int
+    node_exporter_port: int
+    pushgateway_url: str
     simulator_cars: int
     simulator_laps: int
     simulator_speed: float
@@ -435,7 +836,11 @@ class Settings:
             try:
                 values[var.field] = var.parse(raw)
             except _Invalid as bad:
-                problems.append(f"{var.env}={raw!r} is not valid: expected {bad.accepts}.")
+                shown = "<hidden>" if var.secret else repr(raw)
+                problems.append(f"{var.env}={shown} is not valid: expected {bad.accepts}.")
+        problems = problems or (
+            _local_cluster_problems(values) + _security_problems(values) + _object_storage_problems(values)
+        )
         if problems:
             raise ConfigError(problems)
         return cls(**values)
@@ -449,6 +854,11 @@ class Settings:
     def schema_registry_port(self) -> int:
         parsed = urlparse(self.schema_registry_url)
         return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    @property
+    def pushgateway_port(self) -> int:
+        """Port of the local pushgateway: PUSHGATEWAY_URL's (9091 when pushing is off)."""
+        return (urlparse(self.pushgateway_url).port if self.pushgateway_url else None) or 9091
 
     @property
     def logs_dir(self) -> Path:
@@ -465,6 +875,30 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.f1_state_dir / "dagster"
+
+    @property
+    def dagster_url(self) -> str:
+        return self.dagster_ui_url or f"http://127.0.0.1:{self.dagster_port}"
+
+    @property
+    def local_spark_master_url(self) -> str:
+        """The master URL of the local standalone cluster (the spark-master service)."""
+        return f"spark://127.0.0.1:{self.spark_master_port}"
+
+    @property
+    def secure(self) -> bool:
+        """The secure profile: SASL_SSL to Kafka, HTTPS with basic authentication to the registry."""
+        return self.f1_security_profile == "secure"
+
+    @property
+    def tls_dir(self) -> Path:
+        """Where the local runtime keeps its CA and certificate (secure profile)."""
+        return self.f1_state_dir / "tls"
+
+    @property
+    def tls_ca_file(self) -> Path:
+        """The PEM file of the CA that clients trust (secure profile)."""
+        return Path(self.f1_tls_ca_file) if self.f1_tls_ca_file else self.tls_dir / "ca.pem"
 
     @property
     def java(self) -> str:

@@ -7,6 +7,8 @@ several Spark processes can use the same tables at once.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING
 
 from streaming.jars import jar_set
@@ -22,14 +24,18 @@ _ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBSt
 
 def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
     spark_jars = jar_set(s.f1_jvm_lib_dir, "spark")
-    return {
+    conf = {
         "spark.app.name": app_name,
         "spark.master": s.spark_master,
-        "spark.jars": ",".join(str(p) for p in spark_jars.paths()),
+        "spark.jars": ",".join(str(p) for p in [*spark_jars.paths(), *object_storage_jars(s)]),
         # DataNucleus loads the metastore's JDBC driver through the system class loader, which does not
         # see spark.jars: the Derby client must be on the driver's class path itself.
         "spark.driver.extraClassPath": str(spark_jars.find("derbyclient")),
         "spark.driver.memory": s.spark_driver_memory,
+        # HotSpot never JIT-compiles a method of over 8,000 bytes of bytecode, and whole-stage code of
+        # silver's validation rules is larger: it ran interpreted. At this limit Spark generates such a
+        # stage per operator instead, in methods the JIT compiles.
+        "spark.sql.codegen.hugeMethodLimit": "8000",
         "spark.sql.shuffle.partitions": str(s.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.port": str(s.spark_ui_port),
@@ -50,21 +56,132 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         # RocksDB keeps streaming state (deduplication keys) off the JVM heap.
         "spark.sql.streaming.stateStore.providerClass": _ROCKSDB_STATE_STORE,
     }
+    return conf | cluster_conf(s) | object_storage_conf(s)
 
 
-def get_spark(s: Settings, app_name: str = "f1-telemetry") -> SparkSession:
-    """The SparkSession of this process, created with `spark_conf` if there is none yet.
+def uses_object_storage(s: Settings) -> bool:
+    """Whether the Delta tables or the checkpoints live on S3 (or an S3-compatible store)."""
+    return any(path.startswith("s3a://") for path in (s.delta_storage_path, s.spark_checkpoint_path))
 
-    The metastore must be running (`make up`); without it Spark would fail deep inside Hive.
+
+def object_storage_jars(s: Settings) -> list:
+    """hadoop-aws and the AWS SDK modules it uses (jvm/s3), only for s3a:// paths: 10 MB nobody else needs."""
+    return jar_set(s.f1_jvm_lib_dir, "s3").paths() if uses_object_storage(s) else []
+
+
+def object_storage_conf(s: Settings) -> dict[str, str]:
+    """Hadoop's S3A settings from the S3_* settings, when a path is s3a://; nothing otherwise.
+
+    They are Hadoop settings (spark.hadoop.*), so they reach every reader and writer of the paths: Delta,
+    the streaming checkpoints, the metastore client that creates the databases' folders, and, being part
+    of the conf dbt gets (F1_DBT_SPARK_CONF), dbt's own session. Spark redacts the keys in its UI and logs.
     """
-    from pyspark.sql import SparkSession
+    if not uses_object_storage(s):
+        return {}
+    conf = {"spark.hadoop.fs.s3a.path.style.access": str(s.s3_path_style_access).lower()}
+    if s.s3_endpoint_url:
+        conf["spark.hadoop.fs.s3a.endpoint"] = s.s3_endpoint_url
+        tls = s.s3_endpoint_url.startswith("https:")
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(tls).lower()
+        # S3A uploads a local file (RocksDB's state files, into the checkpoint) with the SDK's Netty client,
+        # which takes the "100 Continue" some stores send (moto, Ceph) for the final answer and fails the
+        # upload (aws-sdk-java-v2 issue 1969). The plain path streams it through the Apache HTTP client.
+        conf["spark.hadoop.fs.s3a.optimized.copy.from.local.enabled"] = "false"
+    # S3-compatible stores sign for us-east-1 unless told otherwise (MinIO refuses another region); on AWS
+    # itself S3A finds a bucket's region when none is set.
+    region = s.s3_region or ("us-east-1" if s.s3_endpoint_url else "")
+    if region:
+        conf["spark.hadoop.fs.s3a.endpoint.region"] = region
+    if s.s3_access_key_id:
+        conf["spark.hadoop.fs.s3a.access.key"] = s.s3_access_key_id
+        conf["spark.hadoop.fs.s3a.secret.key"] = s.s3_secret_access_key
+        # These keys only: off AWS, the default chain's instance-metadata probe ends in slow time-outs.
+        conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = (
+            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        )
+    return conf
 
+
+def cluster_conf(s: Settings) -> dict[str, str]:
+    """What running on a cluster adds to `spark_conf`; nothing in local mode, where the driver runs the tasks.
+
+    The rest of `spark_conf` already works there: the driver serves spark.jars (local paths) to the
+    executors, which fetch them into their work folder and load them, so the Kafka connector, Delta and
+    our functions (jvm/udf) reach their class path; SQL, Delta and Hadoop settings travel with each task;
+    only the driver talks to the metastore. The checkpoint and Delta paths must mean the same to every
+    executor: a local folder does while they all run on this machine, a real cluster needs shared
+    storage (s3a://...).
+    """
+    if s.spark_master.startswith("local"):
+        return {}
+    # The streams need no Python on executors (column expressions and JVM functions only). Should a
+    # code path ever start a Python worker there, it runs the interpreter the driver names in
+    # PYSPARK_PYTHON (pyspark's default: whatever `python3` is on the worker's PATH): the project's.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = {
+        "spark.executor.memory": s.spark_executor_memory,
+        "spark.executor.cores": str(s.spark_executor_cores),
+    }
+    if s.spark_master.startswith("spark://"):
+        conf["spark.cores.max"] = str(s.spark_cores_max)
+        if _master_hosts(s) <= {"127.0.0.1", "localhost"}:
+            # Executors of a master on loopback run on this machine: they reach the driver there,
+            # and the driver need not listen on any other interface.
+            conf["spark.driver.host"] = conf["spark.driver.bindAddress"] = "127.0.0.1"
+    return conf
+
+
+def _master_hosts(s: Settings) -> set[str]:
+    return {hp.rsplit(":", 1)[0] for hp in s.spark_master.removeprefix("spark://").split(",")}
+
+
+def loopback_env(s: Settings) -> dict[str, str]:
+    """Environment that keeps a driver of this machine's Spark on loopback, like every local service.
+
+    Without SPARK_LOCAL_IP the driver's RPC server and block manager bind to the host name's address and
+    its UI to every interface (no Spark setting moves the UI). Nothing for a remote cluster, whose
+    executors must reach the driver.
+    """
+    local = s.spark_master.startswith("local")
+    if local or (s.spark_master.startswith("spark://") and _master_hosts(s) <= {"127.0.0.1", "localhost"}):
+        return {"SPARK_LOCAL_IP": "127.0.0.1"}
+    return {}
+
+
+def require_metastore(s: Settings) -> None:
+    """Fail with how to start it when the metastore is down: Spark would fail deep inside Hive."""
     from streaming.runtime.services import SERVICES
 
     if SERVICES["metastore"].probe(s) is not None:
         from streaming.errors import ServiceUnavailable
 
         raise ServiceUnavailable("metastore", metastore_jdbc_url(s), "METASTORE_PORT")
+
+
+def require_spark_master(s: Settings) -> None:
+    """Fail with how to start it when a standalone master does not answer: Spark would retry for minutes."""
+    if not s.spark_master.startswith("spark://"):
+        return
+    from streaming.runtime.services import tcp_open
+
+    masters = s.spark_master.removeprefix("spark://").split(",")
+    if not any(tcp_open(host, int(port)) for host, port in (m.rsplit(":", 1) for m in masters)):
+        from streaming.errors import ServiceUnavailable
+
+        raise ServiceUnavailable("spark-master", s.spark_master, "SPARK_MASTER")
+
+
+def get_spark(s: Settings, app_name: str = "f1-telemetry") -> SparkSession:
+    """The SparkSession of this process, created with `spark_conf` if there is none yet.
+
+    The metastore must be running (`make up`), and so must the master SPARK_MASTER names, if any.
+    """
+    from pyspark.sql import SparkSession
+
+    require_metastore(s)
+    require_spark_master(s)
+    for key, value in loopback_env(s).items():  # read when the JVM starts, i.e. by the first session
+        os.environ.setdefault(key, value)
     builder = SparkSession.builder
     for key, value in spark_conf(s, app_name).items():
         builder = builder.config(key, value)

@@ -40,7 +40,9 @@ def platform_topics(s: Settings) -> list[TopicSpec]:
 def admin_client(s: Settings):
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": s.kafka_bootstrap_servers, "log_level": 0})
+    from streaming.security import kafka_config
+
+    return AdminClient({**kafka_config(s), "log_level": 0})
 
 
 def require_kafka(s: Settings, timeout_s: float = 5.0):

@@ -31,3 +31,21 @@ def spark(platform_settings):
     session = get_spark(platform_settings, "f1-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def quality_db(spark, tmp_path_factory):
+    """A database of bronze/silver tables with good recent rows and bad old ones (tests/quality_tables.py)."""
+    from tests.quality_tables import build_quality_database
+
+    name = build_quality_database(spark, tmp_path_factory.mktemp("gx"))
+    yield name
+    spark.sql(f"DROP DATABASE IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def gold(platform_settings, spark, tmp_path_factory):
+    """A three-car race in silver and gold, built in two parts then rebuilt (tests/gold_race.py)."""
+    from tests.gold_race import build_gold_race
+
+    return build_gold_race(platform_settings, spark, tmp_path_factory.mktemp("gold"))

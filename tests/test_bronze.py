@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from streaming import topics
 from streaming.catalog import create_databases
 from streaming.contracts.registration import register_contracts
-from streaming.jobs import bronze
+from streaming.jobs import TxnAppId, bronze
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
@@ -82,8 +82,17 @@ def test_bronze_lands_every_record_once_with_decode_errors(platform_settings, sp
     ).awaitTermination()
     assert spark.table(bronze.TABLE).count() == before
     replay = spark.table(bronze.TABLE).limit(5)
-    bronze.write_batch(s, replay, 0, app_id)  # batch 0 was committed under this app id already
+    # batch 0 was committed under this query's app id already
+    bronze.write_batch(s, replay, 0, TxnAppId(spark, app_id, checkpoint))
     assert spark.table(bronze.TABLE).count() == before
+
+    # A new checkpoint under the same query name is a new writer: its batches 0, 1, ... land (the raw
+    # topics once more), not taken for the old checkpoint's
+    in_topics = sum(_topic_rows(spark, topic).count() for topic in subscribe)
+    bronze.start(
+        spark, s, available_now=True, checkpoint=f"{checkpoint}-new", app_id=app_id, subscribe=subscribe
+    ).awaitTermination()
+    assert spark.table(bronze.TABLE).count() == before + in_topics
 
 
 def test_bronze_table_is_partitioned_by_session_date_and_event_type(platform_settings, spark):

@@ -1,14 +1,19 @@
-"""The Dagster code location loads, validates, and shows the platform's topics as assets."""
+"""The Dagster code location loads, validates, and shows the platform's topics and tables as assets."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from f1_assets.definitions import defs
-from f1_assets.kafka.assets import topic_asset_key
+import dagster as dg
+import pytest
+
+from f1_assets.definitions import build_definitions, defs
+from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming import topics
-from streaming.settings import PROJECT_ROOT
+from streaming.errors import ConfigError
+from streaming.jobs.maintenance import platform_tables
+from streaming.settings import PROJECT_ROOT, Settings
 
 
 def test_every_platform_topic_is_a_kafka_asset():
@@ -17,6 +22,72 @@ def test_every_platform_topic_is_a_kafka_asset():
         spec = specs[topic_asset_key(topic)]
         assert spec.kinds == {"kafka"}
         assert spec.metadata["topic"] == topic
+
+
+def test_tables_are_delta_assets_with_lineage_and_freshness():
+    graph = defs.resolve_asset_graph()
+    for table in platform_tables():
+        node = graph.get(table_asset_key(table))
+        assert node.kinds == {"spark", "delta"}
+        assert node.freshness_policy is not None, table
+    bronze = table_asset_key("bronze.telemetry")
+    assert graph.get(bronze).parent_keys == {
+        topic_asset_key(topics.RAW_PROTOBUF),
+        topic_asset_key(topics.RAW_JSON),
+    }
+    assert graph.get(table_asset_key("silver.position")).parent_keys == {
+        bronze,
+        table_asset_key("silver.sessions"),
+    }
+    assert bronze in graph.get(topic_asset_key(topics.DLQ)).parent_keys
+    assert table_asset_key("silver.tire") in graph.get(topic_asset_key(topics.ENRICHED)).parent_keys
+
+
+def test_stream_jobs_sensors_and_schedule_are_defined():
+    for query in ("bronze", "silver"):
+        job = defs.resolve_job_def(f"{query}_stream")
+        assert job.tags["f1/stream"] == query
+        sensor = defs.resolve_sensor_def(f"{query}_stream_keeper")
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        assert sensor.job_name == job.name
+    assert defs.resolve_sensor_def("asset_alerts").default_status == dg.DefaultSensorStatus.RUNNING
+    schedule = defs.resolve_schedule_def("delta_maintenance_schedule")
+    assert schedule.cron_schedule == Settings.from_env({}).maintenance_cron
+    assert (
+        defs.resolve_schedule_def("quality_checks_schedule").cron_schedule
+        == Settings.from_env({}).quality_check_cron
+    )
+
+
+@pytest.mark.parametrize("job_name", ["quality_checks", "delta_maintenance"])
+def test_a_schedule_tick_is_skipped_while_the_jobs_last_run_is_unfinished(job_name):
+    schedule = defs.resolve_schedule_def(f"{job_name}_schedule")
+    with dg.instance_for_test() as instance:
+        (request,) = schedule.evaluate_tick(dg.build_schedule_context(instance=instance)).run_requests
+        assert request.job_name in (None, job_name)
+        other = dg.DagsterRun(job_name="bronze_stream", run_id="other", status=dg.DagsterRunStatus.STARTED)
+        instance.add_run(other)
+        assert schedule.evaluate_tick(dg.build_schedule_context(instance=instance)).run_requests
+        instance.add_run(dg.DagsterRun(job_name=job_name, run_id="busy", status=dg.DagsterRunStatus.STARTED))
+        tick = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+        assert not tick.run_requests and "busy" in tick.skip_message
+        instance.report_run_failed(instance.get_run_by_id("busy"))
+        assert schedule.evaluate_tick(dg.build_schedule_context(instance=instance)).run_requests
+
+
+def test_production_refuses_a_local_spark_master_and_silent_alerts():
+    settings = Settings.from_env({"F1_ENV": "production"})
+    with pytest.raises(ConfigError) as error:
+        build_definitions(settings)
+    assert "SPARK_MASTER" in str(error.value) and "ALERT_WEBHOOK_URL" in str(error.value)
+    ok = Settings.from_env(
+        {
+            "F1_ENV": "production",
+            "SPARK_MASTER": "spark://spark:7077",
+            "ALERT_WEBHOOK_URL": "http://hooks:80/f1",
+        }
+    )
+    assert build_definitions(ok).resolve_job_def("silver_stream") is not None
 
 
 def test_dagster_definitions_validate():
@@ -49,3 +120,20 @@ def test_streaming_never_imports_dagster():
         )
     ]
     assert offenders == []
+
+
+def test_quality_checks_cover_every_layer_and_gold_follows_silver():
+    graph = defs.resolve_asset_graph()
+    checks = {key.to_user_string() for key in graph.asset_check_keys}
+    assert {
+        "bronze/telemetry:decode_error_rate",
+        "silver/tire:valid_events",
+        "gold/lap_metrics:lap_metrics",
+    } <= checks
+    assert "silver/quarantine:quarantine_rate" in checks
+    assert graph.get_check_spec(dg.AssetCheckKey(table_asset_key("silver.position"), "valid_events")).blocking
+    laps = graph.get(dg.AssetKey(["gold", "lap_metrics"]))
+    assert table_asset_key("silver.position") in laps.parent_keys  # lineage silver -> gold
+    assert laps.automation_condition is not None and laps.freshness_policy is not None
+    assert defs.resolve_sensor_def("gold_built").default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_sensor_def("gold_automation") is not None

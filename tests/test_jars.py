@@ -62,3 +62,17 @@ def test_protobuf_java_matches_the_python_runtime_and_protoc(lib_dir):
     java_minor = jar_set(lib_dir, "spark").version_of("protobuf-java").split(".")[1]
     assert java_minor == version("protobuf").split(".")[1]
     assert jar_set(lib_dir, "spark").find("f1-spark-functions")
+
+
+def test_s3_jars_match_pysparks_hadoop_and_add_no_clash(lib_dir):
+    """hadoop-aws must be the release of pyspark's Hadoop client; its SDK jars must not shadow pyspark's."""
+    bundled = Path(pyspark.__file__).parent / "jars"
+    hadoop = next(bundled.glob("hadoop-client-api-*.jar")).name[len("hadoop-client-api-") : -len(".jar")]
+    s3 = jar_set(lib_dir, "s3")
+    assert s3.version_of("hadoop-aws") == hadoop == pom_versions()["hadoop.version"]
+    assert s3.version_of("s3") == pom_versions()["aws.sdk.version"]
+    names = {p.name.rsplit("-", 1)[0] for p in bundled.glob("*.jar")}
+    assert not names & {p.name.rsplit("-", 1)[0] for p in s3.paths()}
+    # not the SDK's shaded bundle of every AWS service, and no second Netty or HttpClient beside pyspark's
+    extra = [p.name for p in s3.paths() if p.name.startswith(("bundle-", "netty-", "httpclient-"))]
+    assert extra == [f"netty-nio-client-{pom_versions()['aws.sdk.version']}.jar"]  # the SDK's, not Netty

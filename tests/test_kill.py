@@ -15,15 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
-from streaming import topics
 from streaming.catalog import create_databases
-from streaming.contracts import telemetry_pb2, unframe
 from streaming.contracts.registration import register_contracts
 from streaming.jobs import silver
 from streaming.jobs.silver_schema import EVENT_TYPES
@@ -34,6 +31,7 @@ from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
 from streaming.topics import create_topics
+from tests.kafka_events import sent_event_ids
 
 pytestmark = pytest.mark.e2e
 KILLS = 4
@@ -129,33 +127,6 @@ def value_or_zero(scraped: dict, query: str) -> float:
     return scraped.get(("f1_records_total", (("outcome", "valid"), ("query", query))), 0.0)
 
 
-def _sent_event_ids(settings, session_id: str) -> list[str]:
-    """Every event id of the session on the raw topic, read back from Kafka."""
-    from confluent_kafka import Consumer
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"kill-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topics.RAW_PROTOBUF])
-    ids, idle = [], 0
-    try:
-        while idle < 10:
-            messages = consumer.consume(5000, timeout=1.0)
-            idle = idle + 1 if not messages else 0
-            for message in messages:
-                event = telemetry_pb2.TelemetryEvent.FromString(unframe(message.value())[1])
-                if event.session_id == session_id:
-                    ids.append(event.event_id)
-    finally:
-        consumer.close()
-    return ids
-
-
 def test_sigkill_mid_batch_loses_and_duplicates_nothing(platform_settings, spark, tmp_path):
     s = platform_settings
     create_topics(s)
@@ -198,7 +169,7 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(platform_settings, spark
     drain = _start(env, log, "--available-now")
     assert drain.wait(600) == 0, log.read_text()[-3000:]
 
-    sent = _sent_event_ids(s, config.session_id)
+    sent = sent_event_ids(s, config.session_id)
     assert len(kills) == KILLS and len(sent) > 10_000
     landed = None
     for event_type in EVENT_TYPES:

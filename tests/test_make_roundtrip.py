@@ -1,4 +1,7 @@
-"""`make up` / `make wait` / `make status` / `make down`: the commands a user types, end to end."""
+"""`make up` / `make wait` / `make status` / `make down`: the commands a user types, end to end.
+
+On the way, the platform's Prometheus must have data for every panel of the Grafana dashboards.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from streaming import topics
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import ephemeral_env
 from streaming.runtime.services import tcp_open
-from streaming.settings import PROJECT_ROOT, SERVICE_NAMES, Settings
+from streaming.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -53,14 +56,51 @@ def _raw_events_flowing(settings: Settings) -> bool:
 
 
 def _silver_valid(settings: Settings) -> float:
+    """Valid records silver landed, from the exporter of the silver run that Dagster's sensor launched."""
+    from streaming.jobs.runner import metrics_port
     from streaming.metrics import scrape
 
     key = ("f1_records_total", (("outcome", "valid"), ("query", "silver")))
-    return scrape(settings.metrics_exporter_port).get(key, 0.0)
+    return scrape(metrics_port(settings, ("silver",))).get(key, 0.0)
 
 
+def _dashboards_with_data(settings: Settings, timeout_s: float):
+    """Every dashboard panel's queries against the platform's Prometheus, once all return data (or time out).
+
+    Rates need two scrapes, and the asset-check panels a first check run, so the first rounds miss some.
+    """
+    from streaming.dashboard_check import check
+
+    prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        results, missing = check(prometheus)
+        if (all(r.ok for r in results) and not missing) or time.monotonic() > deadline:
+            return results, missing
+        time.sleep(10)
+
+
+def _stream_run_logs(settings: Settings, tail_chars: int = 3000) -> str:
+    """The ends of the Dagster runs' captured stderr, for a failure message: what the streams were doing."""
+    logs = sorted(settings.dagster_home.glob("storage/*/compute_logs/*.err"))
+    return "\n".join(f"--- {path}\n{path.read_text(errors='replace')[-tail_chars:]}" for path in logs)
+
+
+# a whole platform with three Spark drivers (bronze, silver, checks) on two cores: minutes, not seconds
+@pytest.mark.timeout(1800)
 def test_make_up_wait_status_down_round_trip(tmp_path):
-    env = {**os.environ, **ephemeral_env(tmp_path / "state")}
+    # 10 cars, not 50: this test is about the wiring; `f1 bench pipeline` measures throughput
+    env = {
+        **os.environ,
+        **ephemeral_env(
+            tmp_path / "state",
+            SIMULATOR_CARS="10",
+            # the checks run, so that the Data Quality dashboard has their results; gold is not needed
+            QUALITY_CHECK_CRON="*/3 * * * *",
+            GOLD_BUILD_CRON="0 0 1 1 *",
+            PROMETHEUS_SCRAPE_INTERVAL="5s",
+        ),
+    }
     settings = Settings.from_env(env)
     try:
         up = make("up", env)
@@ -77,18 +117,39 @@ def test_make_up_wait_status_down_round_trip(tmp_path):
                 check=True,
             ).stdout
         )
-        assert {row["name"] for row in status if row["healthy"] and row["running"]} == set(SERVICE_NAMES)
+        assert {row["name"] for row in status if row["healthy"] and row["running"]} == set(
+            settings.f1_services
+        )
 
         with urllib.request.urlopen(f"http://127.0.0.1:{settings.dagster_port}/server_info", timeout=10) as r:
             assert "dagster_webserver_version" in r.read().decode()
-        for name in SERVICE_NAMES:
+        for name in settings.f1_services:
             assert (settings.logs_dir / f"{name}.log").stat().st_size > 0
         assert _raw_events_flowing(settings), "the simulator service sends no events"
-        # ... and the streams service lands them in silver
-        deadline = time.monotonic() + 300
+        # ... and the stream runs Dagster's sensors launch land them in silver
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline and _silver_valid(settings) == 0:
             time.sleep(2)
-        assert _silver_valid(settings) > 0, "the streams service lands nothing in silver"
+        assert _silver_valid(settings) > 0, (
+            f"the Dagster stream runs land nothing in silver\n{_stream_run_logs(settings)}"
+        )
+
+        # every panel of the Grafana dashboards returns data from the platform's Prometheus
+        results, missing = _dashboards_with_data(settings, timeout_s=360)
+        empty = [f"{r.dashboard} / {r.panel}: {r.error or 'no data'} [{r.expr}]" for r in results if not r.ok]
+        assert not empty and not missing, "\n".join(empty + [f"metric never scraped: {m}" for m in missing])
+        # ... and the System Resources panels see the Spark drivers' JVMs beside the services'
+        from streaming.dashboard_check import prometheus_api
+
+        prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
+        jvms = prometheus_api(
+            prometheus, "query", query="count by (service) (rate(process_cpu_seconds_total[1m]))"
+        )
+        assert {r["metric"].get("service") for r in jvms["result"]} >= {"spark-driver", "kafka", "registry"}
+        from streaming.dashboard_check import render
+
+        previews = render(prometheus, tmp_path / "dashboards", minutes=10)
+        assert all(path.stat().st_size > 10_000 for path in previews)
     finally:
         down = make("down", env)
     assert "stopped:" in down.stdout
@@ -100,5 +161,6 @@ def test_make_up_wait_status_down_round_trip(tmp_path):
         settings.prometheus_port,
         settings.dagster_port,
         settings.metrics_exporter_port,
+        settings.metrics_exporter_port + 1,
     ):
         assert not tcp_open("127.0.0.1", port), f"port {port} still open after make down"

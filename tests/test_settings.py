@@ -19,12 +19,17 @@ def test_defaults_parse_and_derive_ports():
         "kafka",
         "registry",
         "metastore",
+        "node-exporter",
+        "pushgateway",
         "prometheus",
         "dagster",
         "simulator",
-        "streams",
-    )
+    )  # Dagster's sensors run the streams; the `streams` service is for running without Dagster
     assert s.stream_queries == ("bronze", "silver")
+    assert s.dagster_url == "http://127.0.0.1:3000"
+    assert s.alert_webhook_url == "" and s.maintenance_cron == "0 3 * * *"
+    assert s.pushgateway_port == 9091 and Settings.from_env({"PUSHGATEWAY_URL": ""}).pushgateway_port == 9091
+    assert Settings.from_env({"PUSHGATEWAY_URL": "http://127.0.0.1:19091"}).pushgateway_port == 19091
 
 
 @pytest.mark.parametrize(
@@ -36,8 +41,14 @@ def test_defaults_parse_and_derive_ports():
         ("SILVER_MAX_BYTES_PER_TRIGGER", "lots", "64m"),
         ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:99999", "host:port"),
         ("KAFKA_CONTROLLER_PORT", "0", "TCP port"),
+        ("KAFKA_METRICS_PORT", "70000", "TCP port"),
+        ("PROMETHEUS_SCRAPE_INTERVAL", "15", "Prometheus duration"),
+        ("PUSHGATEWAY_URL", "pushgateway:9091", "http(s) URL"),
         ("KAFKA_TOPIC_PARTITIONS", "-3", "greater than 0"),
         ("KAFKA_HEAP_OPTS", "1g", "JVM options"),
+        ("ALERT_WEBHOOK_URL", "hooks.example/f1", "http"),
+        ("MAINTENANCE_CRON", "daily", "cron"),
+        ("STREAM_HEARTBEAT_TIMEOUT_SECONDS", "soon", "greater than 0"),
         ("SCHEMA_REGISTRY_URL", "127.0.0.1:8081", "http(s) URL"),
         ("SCHEMA_REGISTRY_URL", "http://127.0.0.1:notaport", "http(s) URL"),
         ("SPARK_MASTER", "local[two]", "spark://host:port"),
@@ -50,6 +61,15 @@ def test_defaults_parse_and_derive_ports():
         ("F1_SERVICES", "kafka,zookeeper", "comma-separated list of: kafka"),
         ("F1_STATE_DIR", "s3a://bucket/state", "local folder"),
         ("DAGSTER_PORT", "http", "TCP port"),
+        ("SPARK_EXECUTOR_MEMORY", "2 GB", "memory size"),
+        ("SPARK_EXECUTOR_CORES", "0", "greater than 0"),
+        ("SPARK_CORES_MAX", "all", "greater than 0"),
+        ("SPARK_MASTER_PORT", "70770", "TCP port"),
+        ("SPARK_MASTER_WEBUI_PORT", "ui", "TCP port"),
+        ("SPARK_WORKER_WEBUI_PORT", "-1", "TCP port"),
+        ("SPARK_WORKER_CORES", "1.5", "greater than 0"),
+        ("SPARK_WORKER_MEMORY", "six", "memory size"),
+        ("SPARK_DAEMON_MEMORY", "", "memory size"),
     ],
 )
 def test_bad_value_names_the_variable_and_what_it_accepts(variable, bad, accepts):
@@ -59,6 +79,23 @@ def test_bad_value_names_the_variable_and_what_it_accepts(variable, bad, accepts
     assert f"{variable}={bad!r}" in message
     assert accepts in message
     assert ".env.example" in message
+
+
+def test_the_local_spark_cluster_is_optional_and_fits_its_executors():
+    s = Settings.from_env({})
+    assert "spark-master" not in s.f1_services and "spark-worker" not in s.f1_services
+    assert s.local_spark_master_url == "spark://127.0.0.1:7077"
+    assert s.spark_worker_webui_port != s.schema_registry_port  # Spark's default worker UI port is 8081
+    cluster = {"F1_SERVICES": "kafka,metastore,spark-master,spark-worker"}
+    assert Settings.from_env(cluster).f1_services[-2:] == ("spark-master", "spark-worker")
+    # an executor larger than the local worker would never start: its application would wait forever
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({**cluster, "SPARK_EXECUTOR_MEMORY": "7g", "SPARK_EXECUTOR_CORES": "8"})
+    message = str(raised.value)
+    assert "SPARK_EXECUTOR_MEMORY='7g'" in message and "SPARK_WORKER_MEMORY (6g)" in message
+    assert "SPARK_EXECUTOR_CORES='8'" in message and "SPARK_WORKER_CORES (6)" in message
+    # ... while a remote cluster's workers are its own business
+    assert Settings.from_env({"SPARK_EXECUTOR_MEMORY": "16g"}).spark_executor_memory == "16g"
 
 
 def test_every_bad_variable_is_reported_at_once():

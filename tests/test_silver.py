@@ -24,6 +24,7 @@ from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
 from streaming.topics import TopicSpec, create_topics
+from tests.helpers import drain
 
 INVALID_FAULTS = {
     "wrong_schema_id": {"unknown_schema_id"},
@@ -39,19 +40,18 @@ def silver_events(spark, topic_names):
     ]
     result = None
     for event_type, frame in zip(EVENT_TYPES, frames, strict=True):
-        part = frame.select("event_id", "session_id", "driver_code", "circuit", "session_type").withColumn(
-            "event_type", F.lit(event_type)
-        )
+        part = frame.select(
+            "event_id",
+            "session_id",
+            "driver_code",
+            "driver_name",
+            "team",
+            "circuit",
+            "session_type",
+            "session_date",
+        ).withColumn("event_type", F.lit(event_type))
         result = part if result is None else result.unionByName(part)
     return result
-
-
-def drain(spark, settings, query, checkpoint, app_id, **options) -> None:
-    """Run bronze or silver available-now from `checkpoint` until it has drained its input."""
-    job = bronze if query == "bronze" else silver
-    job.start(
-        spark, settings, available_now=True, checkpoint=str(checkpoint), app_id=app_id, **options
-    ).awaitTermination()
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +210,7 @@ def test_valid_events_are_all_in_silver_enriched(spark, race):
 
 
 def test_accepted_events_are_re_streamed_enriched(platform_settings, spark, race):
-    from streaming.contracts import decode_enriched
+    from streaming.contracts import decode_enriched, session_pb2
 
     records = (
         spark.read.format("kafka")
@@ -229,6 +229,11 @@ def test_accepted_events_are_re_streamed_enriched(platform_settings, spark, race
         row = in_silver[message.event.event_id]
         assert record.key.decode() == str(message.event.car_number)
         assert message.session.driver_code == row.driver_code and message.session.circuit == row.circuit
+        assert message.session.team == row.team and message.session.driver_name == row.driver_name
+        assert (
+            message.session.session_type == session_pb2.SESSION_TYPE_RACE and message.session.total_laps > 0
+        )
+        assert message.session.session_date == str(row.session_date)
         assert message.event.session_id == row.session_id and message.validated_time_unix_ns > 0
 
 
@@ -251,6 +256,18 @@ def test_rerun_and_replay_add_nothing_to_silver(platform_settings, spark, race):
     producer.flush(30)
     drain(spark, race["settings"], "bronze", tmp / "bronze", f"bronze-{run}", subscribe=names)
     drain(spark, race["settings"], "silver", tmp / "silver", f"silver-{run}", enriched_topic=None)
+    assert silver_events(spark, names).count() == before
+    # 3. silver starts over with a new checkpoint (its state store lost) and reads all of bronze again:
+    # every event is found in silver itself, and nothing is added
+    drain(
+        spark,
+        race["settings"],
+        "silver",
+        tmp / "silver-new-checkpoint",
+        f"silver-{run}-new-checkpoint",
+        enriched_topic=None,
+        starting_version=race["first_version"],
+    )
     assert silver_events(spark, names).count() == before
 
 

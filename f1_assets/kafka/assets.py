@@ -1,10 +1,17 @@
-"""The platform's Kafka topics as external asset specs (kind `kafka`), the roots of the lineage graph."""
+"""The platform's Kafka topics as asset specs (kind `kafka`): the raw topics are the lineage graph's roots.
+
+The enriched topic is written by the silver stream and the dead-letter topic by bronze, so they hang below
+those tables.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming import topics
+from streaming.jobs import bronze, silver
+from streaming.jobs.silver_schema import EVENT_TYPES
 
 _DESCRIPTIONS = {
     topics.RAW_PROTOBUF: "Raw telemetry events, Protobuf (Confluent wire format), keyed by car number.",
@@ -13,10 +20,10 @@ _DESCRIPTIONS = {
     topics.ENRICHED: "Validated, enriched events re-streamed for live consumers.",
     topics.DLQ: "Records that could not be decoded at all, kept for replay.",
 }
-
-
-def topic_asset_key(topic: str) -> dg.AssetKey:
-    return dg.AssetKey(["kafka", *topic.split(".")])
+_WRITTEN_FROM = {
+    topics.ENRICHED: [table_asset_key(silver.table_name(t)) for t in EVENT_TYPES],
+    topics.DLQ: [table_asset_key(bronze.TABLE)],
+}
 
 
 def kafka_topic_specs() -> list[dg.AssetSpec]:
@@ -24,6 +31,7 @@ def kafka_topic_specs() -> list[dg.AssetSpec]:
         dg.AssetSpec(
             topic_asset_key(topic),
             description=description,
+            deps=_WRITTEN_FROM.get(topic, []),
             kinds={"kafka"},
             group_name="kafka",
             metadata={"topic": topic},

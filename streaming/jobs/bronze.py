@@ -13,7 +13,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from streaming import topics
-from streaming.jobs import start_with_trigger
+from streaming.jobs import TxnAppId, start_with_trigger
+from streaming.security import spark_kafka_options
 from streaming.settings import Settings
 
 TABLE = "bronze.telemetry"
@@ -40,7 +41,7 @@ def read_raw(
 ) -> DataFrame:
     reader = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+        .options(**spark_kafka_options(s))
         .option("subscribe", ",".join(subscribe or [topics.RAW_PROTOBUF, topics.RAW_JSON]))
         .option("startingOffsets", starting_offsets)
         .option("failOnDataLoss", "false")
@@ -135,14 +136,14 @@ def decode(raw: DataFrame) -> DataFrame:
     )
 
 
-def write_batch(s: Settings, batch: DataFrame, batch_id: int, app_id: str = QUERY_NAME) -> None:
+def write_batch(s: Settings, batch: DataFrame, batch_id: int, txn_app_id: TxnAppId | str) -> None:
     """One micro-batch: append to bronze idempotently, and copy undecodable records to the DLQ topic."""
     batch.persist()
     try:
         (
             batch.write.format("delta")
             .mode("append")
-            .option("txnAppId", app_id)
+            .option("txnAppId", str(txn_app_id))
             .option("txnVersion", batch_id)
             .saveAsTable(TABLE)
         )
@@ -164,7 +165,7 @@ def write_batch(s: Settings, batch: DataFrame, batch_id: int, app_id: str = QUER
                     ).alias("headers"),
                 )
                 .write.format("kafka")
-                .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+                .options(**spark_kafka_options(s))
                 .option("topic", topics.DLQ)
                 .save()
             )
@@ -188,11 +189,13 @@ def start(
     `starting_offsets` applies to a new checkpoint only: "earliest" (everything the topics hold) or
     "latest" (only what comes after the start, as the latency benchmark wants).
     """
+    checkpoint = checkpoint or f"{s.spark_checkpoint_path}/{app_id}"
+    txn_app_id = TxnAppId(spark, app_id, checkpoint)
     writer = (
         decode(read_raw(spark, s, subscribe, starting_offsets=starting_offsets))
         .writeStream.queryName(app_id)
-        .option("checkpointLocation", checkpoint or f"{s.spark_checkpoint_path}/{app_id}")
-        .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, app_id))
+        .option("checkpointLocation", checkpoint)
+        .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, txn_app_id))
     )
     return start_with_trigger(
         writer, s.stream_trigger_seconds, available_now=available_now, trigger_seconds=trigger_seconds

@@ -57,8 +57,16 @@ def maintain_table(
     )
 
 
+def gold_tables(spark: SparkSession) -> list[str]:
+    """The Delta tables dbt built in the gold database (views are skipped: nothing to compact)."""
+    if not spark.catalog.databaseExists("gold"):
+        return []
+    return [f"gold.{t.name}" for t in spark.catalog.listTables("gold") if t.tableType != "VIEW"]
+
+
 def maintain(
     spark: SparkSession, tables: list[str] | None = None, retain_hours: int = DEFAULT_RETAIN_HOURS
 ) -> list[MaintenanceResult]:
-    """OPTIMIZE then VACUUM each table (default: every bronze and silver table)."""
-    return [maintain_table(spark, table, retain_hours) for table in tables or platform_tables()]
+    """OPTIMIZE then VACUUM each table (default: every bronze, silver and gold table)."""
+    tables = tables or platform_tables() + gold_tables(spark)
+    return [maintain_table(spark, table, retain_hours) for table in tables]

@@ -1,56 +1,125 @@
-"""Run the streaming queries in one Spark application: `f1 stream run` (and the `streams` service).
+"""Run the streaming queries: `f1 stream run`, the `streams` service, and the orchestrator's stream jobs.
 
-Bronze and silver run as two queries of one SparkSession by default: on two cores one JVM beats two.
-The process serves the Prometheus metrics (streaming.metrics), writes each query's latest progress to a
-status file (`f1 stream status`, and a heartbeat for the orchestrator), and stops cleanly on SIGTERM or
-Ctrl-C: the queries are stopped, and a batch cut short is replayed from the checkpoint on the next start
-(every write is idempotent), so nothing is lost or written twice.
+Bronze and silver run as queries of one SparkSession (`f1 stream run` runs both: on two cores one JVM
+beats two), or one query per process (the orchestrator launches a run per stream). Each query has a lock
+file, so that no two processes ever run the same query on one checkpoint, and a status file with its
+progress, owner and pid, which `f1 stream status` shows and the orchestrator reads as a heartbeat.
+The process serves the Prometheus metrics (streaming.metrics) and stops cleanly on SIGTERM or Ctrl-C
+(or when the caller's stop event is set): the queries are stopped, and a batch cut short is replayed from
+the checkpoint on the next start (every write is idempotent), so nothing is lost or written twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from streaming.settings import Settings
+from streaming.runtime.process import process_start_time
+from streaming.settings import STREAM_QUERY_NAMES, Settings
 
-STATUS_FILE = "streams.status.json"
+STATUS_DIR = "streams"
+# How often the loop checks the queries and writes their status (the heartbeat), in seconds.
+TICK_SECONDS = 2.0
 
 
-def status_path(s: Settings) -> Path:
-    return s.run_dir / STATUS_FILE
+class StreamAlreadyRunning(RuntimeError):
+    """Another live process runs this query (on the same checkpoint)."""
+
+    def __init__(self, query: str, holder: dict | None):
+        who = f"pid {holder.get('pid')} ({holder.get('owner')})" if holder else "another process"
+        super().__init__(
+            f"the {query} stream is already running in {who}; stop it first "
+            f"(`f1 stream stop`, or stop the Dagster sensor and terminate its run)"
+        )
 
 
-def read_status(s: Settings) -> dict | None:
-    """The latest status the running streams wrote, or None when there is none."""
+def status_path(s: Settings, query: str) -> Path:
+    return s.run_dir / STATUS_DIR / f"{query}.json"
+
+
+def read_query_status(s: Settings, query: str) -> dict | None:
+    """The latest status the process running `query` wrote, or None when there is none."""
     try:
-        return json.loads(status_path(s).read_text())
+        return json.loads(status_path(s, query).read_text())
     except (OSError, ValueError):
         return None
 
 
-def _write_status(s: Settings, queries, state: str) -> None:
-    status = {"pid": os.getpid(), "state": state, "updated_at": time.time(), "queries": {}}
-    for query in queries:
-        progress = query.lastProgress or {}
-        status["queries"][query.name] = {
-            "active": query.isActive,
+def read_status(s: Settings) -> dict[str, dict]:
+    """{query: latest status} for every query that has written one."""
+    statuses = {name: read_query_status(s, name) for name in STREAM_QUERY_NAMES}
+    return {name: status for name, status in statuses.items() if status is not None}
+
+
+def metrics_port(s: Settings, names: tuple[str, ...]) -> int:
+    """Where a process running `names` serves its metrics: METRICS_EXPORTER_PORT + the first query's index.
+
+    A process running every query (or bronze) uses METRICS_EXPORTER_PORT itself; a process running only
+    silver the next port, so that a stream per process never collides and Prometheus scrapes both.
+    """
+    return s.metrics_exporter_port + STREAM_QUERY_NAMES.index(names[0])
+
+
+@contextlib.contextmanager
+def query_locks(s: Settings, names: tuple[str, ...]) -> Iterator[None]:
+    """Hold each query's lock file while the block runs; the kernel releases it if the process dies."""
+    handles = []
+    try:
+        for name in names:
+            path = status_path(s, name).with_suffix(".lock")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("w")
+            handles.append(handle)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StreamAlreadyRunning(name, read_query_status(s, name)) from None
+        yield
+    finally:
+        for handle in handles:
+            handle.close()
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    tmp.replace(path)  # readers never see half a file
+
+
+def write_status(s: Settings, name: str, query, state: str, owner: str) -> None:
+    """Record `name`'s state and latest progress (query may be None while the process starts)."""
+    progress = (query.lastProgress if query is not None else None) or {}
+    source = (progress.get("sources") or [{}])[0]
+    pid = os.getpid()
+    _write_json(
+        status_path(s, name),
+        {
+            "query": name,
+            "state": state,
+            "owner": owner,
+            "host": socket.gethostname(),
+            "pid": pid,
+            "pid_start_time": process_start_time(pid),
+            "updated_at": time.time(),
+            "active": bool(query is not None and query.isActive),
             "batch_id": progress.get("batchId"),
             "timestamp": progress.get("timestamp"),
             "input_rows": progress.get("numInputRows"),
             "input_rows_per_second": progress.get("inputRowsPerSecond"),
             "processed_rows_per_second": progress.get("processedRowsPerSecond"),
             "batch_duration_ms": progress.get("batchDuration"),
-        }
-    path = status_path(s)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(status, indent=1))
-    tmp.replace(path)  # readers never see half a file
+            "offsets_behind_latest": (source.get("metrics") or {}).get("maxOffsetsBehindLatest"),
+        },
+    )
 
 
 def _silver_outcome_recorder(metrics):
@@ -70,14 +139,25 @@ def _silver_outcome_recorder(metrics):
     return record
 
 
-def query_starters(spark, s: Settings, *, available_now: bool = False, metrics=None) -> dict:
-    """{query name: function that starts it}: what `run` starts, and restarts after a failure."""
+def query_starters(spark, s: Settings, *, available_now: bool = False, metrics=None, on_outcome=None) -> dict:
+    """{query name: function that starts it}: what `run` starts, and restarts after a failure.
+
+    `on_outcome` is called with each silver BatchOutcome, after the metrics have recorded it.
+    """
     from streaming.jobs import bronze, silver
 
-    on_outcome = _silver_outcome_recorder(metrics) if metrics is not None else None
+    listeners = [_silver_outcome_recorder(metrics)] if metrics is not None else []
+    listeners += [on_outcome] if on_outcome is not None else []
+
+    def outcome(batch_outcome) -> None:
+        for listener in listeners:
+            listener(batch_outcome)
+
     return {
         "bronze": lambda: bronze.start(spark, s, available_now=available_now),
-        "silver": lambda: silver.start(spark, s, available_now=available_now, on_outcome=on_outcome),
+        "silver": lambda: silver.start(
+            spark, s, available_now=available_now, on_outcome=outcome if listeners else None
+        ),
     }
 
 
@@ -116,43 +196,104 @@ class SupervisedQuery:
         return not self.query.isActive and self.query.exception() is None
 
 
-def run(s: Settings, names: tuple[str, ...] | None = None, *, available_now: bool = False) -> int:
-    """Run until stopped (or, available-now, until the queries have drained their input). Exit code."""
+@contextlib.contextmanager
+def _beating(heartbeat: threading.Thread, done: threading.Event) -> Iterator[None]:
+    """Stop the heartbeat thread when the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        done.set()
+        if heartbeat.is_alive():
+            heartbeat.join()
+
+
+def _heartbeat(s: Settings, names, running: list, owner: str, done: threading.Event) -> None:
+    """Rewrite each query's status (running, or still starting) every TICK_SECONDS, in a thread of its own.
+
+    Not from the main loop: its work (the orchestrator's progress reports read Delta logs) can wait
+    behind a long batch for Spark's task slots, and a late heartbeat would look like a dead process.
+    """
+    while not done.wait(TICK_SECONDS):
+        started = {supervised.name: supervised.query for supervised in list(running)}
+        for name in names:
+            query = started.get(name)
+            write_status(s, name, query, "running" if query is not None else "starting", owner)
+
+
+def run(
+    s: Settings,
+    names: tuple[str, ...] | None = None,
+    *,
+    available_now: bool = False,
+    spark=None,
+    stop: threading.Event | None = None,
+    on_tick: Callable[[list[SupervisedQuery]], None] | None = None,
+    on_outcome=None,
+    owner: str = "f1 stream run",
+) -> int:
+    """Run until stopped (or, available-now, until the queries have drained their input). Exit code.
+
+    Without `spark` the process makes (and at the end stops) its own SparkSession. Without `stop` it
+    stops on SIGTERM and Ctrl-C (only possible from the main thread). `on_tick` sees the running queries
+    every TICK_SECONDS; `owner` says in the status files who runs them.
+    """
     from streaming import metrics as stream_metrics
+    from streaming.bootstrap import bootstrap
+    from streaming.jobs.progress import tables_written_by
     from streaming.spark import get_spark
 
-    names = names or s.stream_queries
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    names = tuple(names or s.stream_queries)
+    if stop is None:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
 
-    spark = get_spark(s, "f1-streams")
-    metrics = stream_metrics.install(spark, s)
-    starters = query_starters(spark, s, available_now=available_now, metrics=metrics)
-    # Available-now drains stage by stage (silver after bronze has landed everything); otherwise the
-    # queries run side by side.
-    stages = [[n] for n in names] if available_now else [list(names)]
     running: list[SupervisedQuery] = []
-    failed = None
-    try:
-        for stage in stages:
-            running += [SupervisedQuery(name, starters[name]) for name in stage if name in starters]
-            started = ", ".join(q.name for q in running)
-            print(f"streams: {started} running; metrics on :{s.metrics_exporter_port}", flush=True)
-            while not stop.is_set() and failed is None:
-                _write_status(s, [q.query for q in running], "running")
-                failed = next((e for e in (q.check() for q in running) if e), None)
-                if all(q.done for q in running):
+    beating = threading.Event()
+    heartbeat = threading.Thread(
+        target=_heartbeat, args=(s, names, running, owner, beating), name="f1-stream-heartbeat", daemon=True
+    )
+    with query_locks(s, names), _beating(heartbeat, beating):
+        for name in names:
+            write_status(s, name, None, "starting", owner)
+        heartbeat.start()  # Spark's start and the bootstrap can take a while on a busy machine
+        own_spark = spark is None
+        spark = get_spark(s, "f1-streams") if own_spark else spark
+        # Topics, contracts and tables must exist before the queries start (the same as `f1 init`).
+        bootstrap(s, spark=spark)
+        metrics = stream_metrics.install(spark, s, port=metrics_port(s, names))
+        stream_metrics.watch_table_sizes(spark, [t for name in names for t in tables_written_by(name)])
+        starters = query_starters(
+            spark, s, available_now=available_now, metrics=metrics, on_outcome=on_outcome
+        )
+        # Available-now drains stage by stage (silver after bronze has landed everything); otherwise the
+        # queries run side by side.
+        stages = [[n] for n in names] if available_now else [list(names)]
+        failed = None
+        try:
+            for stage in stages:
+                running += [SupervisedQuery(name, starters[name]) for name in stage if name in starters]
+                started = ", ".join(q.name for q in running)
+                print(f"streams: {started} running; metrics on :{metrics_port(s, names)}", flush=True)
+                while not stop.is_set() and failed is None:
+                    failed = next((e for e in (q.check() for q in running) if e), None)
+                    if on_tick is not None:
+                        on_tick(running)
+                    if all(q.done for q in running):
+                        break
+                    stop.wait(TICK_SECONDS)
+                if stop.is_set() or failed:
                     break
-                stop.wait(2.0)
-            if stop.is_set() or failed:
-                break
-    finally:
-        for supervised in running:
-            supervised.query.stop()
-        _write_status(s, [q.query for q in running], "failed" if failed else "stopped")
-        stream_metrics.uninstall()
-        spark.stop()
+        finally:
+            beating.set()  # the final states below are the last word
+            heartbeat.join()
+            for supervised in running:
+                supervised.query.stop()
+            for supervised in running:
+                write_status(s, supervised.name, supervised.query, "failed" if failed else "stopped", owner)
+            stream_metrics.uninstall()
+            if own_spark:
+                spark.stop()
     if failed:
         print(failed, flush=True)
         return 1

@@ -9,6 +9,7 @@ start, length, the car's driver and team, and the lateness watermark of the even
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 
 from pyspark.sql import DataFrame, SparkSession
@@ -25,6 +26,7 @@ from pyspark.sql.types import (
 )
 
 from streaming.contracts import session_pb2, unframe
+from streaming.jobs import local_frame
 
 TABLE = "silver.sessions"
 
@@ -34,6 +36,8 @@ _ENTRY = StructType(
         StructField("driver_code", StringType()),
         StructField("driver_name", StringType()),
         StructField("team", StringType()),
+        # the enriched topic's SessionContext of this car, as f1_enriched_protobuf reads it
+        StructField("enriched_context_json", StringType()),
     ]
 )
 CONTEXT_SCHEMA = StructType(
@@ -56,11 +60,16 @@ def session_type_name(info: session_pb2.SessionInfo) -> str:
     return session_pb2.SessionType.Name(info.session_type).removeprefix("SESSION_TYPE_")
 
 
-def read_sessions_topic(spark: SparkSession, bootstrap_servers: str, topic: str) -> dict[str, object]:
-    """{session_id: SessionInfo}: the latest record per session on the topic (compaction keeps one)."""
+def read_sessions_topic(
+    spark: SparkSession, kafka_options: Mapping[str, str], topic: str
+) -> dict[str, object]:
+    """{session_id: SessionInfo}: the latest record per session on the topic (compaction keeps one).
+
+    `kafka_options`: the connection, `streaming.security.spark_kafka_options`.
+    """
     rows = (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap_servers)
+        .options(**kafka_options)
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")
@@ -106,7 +115,7 @@ def sessions_frame(spark: SparkSession, infos: Iterable) -> DataFrame:
         )
         for info in infos
     ]
-    return spark.createDataFrame(rows, schema=spark.table(TABLE).schema)
+    return local_frame(spark, rows, spark.table(TABLE).schema)
 
 
 def upsert_sessions(spark: SparkSession, infos: Iterable) -> None:
@@ -122,6 +131,20 @@ def upsert_sessions(spark: SparkSession, infos: Iterable) -> None:
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def _enriched_context(info, entry) -> str:
+    """SessionContext's JSON for one car: made once per session and car here, not once per event."""
+    fields = {
+        "circuit": info.circuit,
+        "session_type": f"SESSION_TYPE_{session_type_name(info)}",
+        "session_date": _session_date(info).isoformat(),
+        "total_laps": info.total_laps,
+        "driver_code": entry.driver_code,
+        "driver_name": entry.driver_name,
+        "team": entry.team,
+    }
+    return json.dumps({k: v for k, v in fields.items() if v is not None}, separators=(",", ":"))
 
 
 def context_frame(
@@ -142,11 +165,14 @@ def context_frame(
             info.start_time_unix_ns,
             dict(watermarks.get(session_id, {})),
             future_tolerance_ns,
-            {e.car_number: (e.car_number, e.driver_code, e.driver_name, e.team) for e in info.entries},
+            {
+                e.car_number: (e.car_number, e.driver_code, e.driver_name, e.team, _enriched_context(info, e))
+                for e in info.entries
+            },
         )
         for session_id, info in sessions.items()
     ]
-    return spark.createDataFrame(rows, schema=CONTEXT_SCHEMA)
+    return local_frame(spark, rows, CONTEXT_SCHEMA)
 
 
 def with_context(events: DataFrame, context: DataFrame) -> DataFrame:
@@ -159,6 +185,7 @@ def with_context(events: DataFrame, context: DataFrame) -> DataFrame:
             "ctx_driver_code": entry["driver_code"],
             "ctx_driver_name": entry["driver_name"],
             "ctx_team": entry["team"],
+            "ctx_enriched_context_json": entry["enriched_context_json"],
             "ctx_watermark_unix_ns": F.col("ctx_watermarks")[stream],
         }
     )

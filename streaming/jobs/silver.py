@@ -5,8 +5,10 @@ The query streams `bronze.telemetry` (a Delta source) and, per micro-batch:
 1. drops duplicates on `event_id` with Spark's state store (`dropDuplicatesWithinWatermark`, watermark on
    bronze's ingestion time, so no record is ever "late" to Spark itself and dropped silently). The state
    lives in the checkpoint and survives restarts; it forgets a key after SILVER_DEDUP_HORIZON_MINUTES.
-   Records older than that horizon when they arrive (a session replayed hours later) are checked against
-   the silver tables themselves (an anti-join pruned to their sessions and event-time range);
+   Records older than that horizon when they arrive (a session replayed hours later), and records bronze
+   ingested before silver's newest row when the query started (a new checkpoint's empty state store, a
+   replayed batch), are checked against the silver tables themselves (a join pruned to their sessions
+   and event-time range);
 2. joins each event with its session context (`streaming.jobs.sessions`) and validates it
    (`streaming.jobs.validation`): a record that breaks a rule goes to `silver.quarantine` with the reason;
 3. sends the accepted events, enriched, to the `f1.telemetry.enriched` topic (Protobuf, registered);
@@ -30,10 +32,11 @@ from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF
-from streaming.jobs import bronze, sessions, start_with_trigger
+from streaming.jobs import TxnAppId, bronze, sessions, start_with_trigger
 from streaming.jobs.silver_schema import CONTEXT_COLUMNS, EVENT_TYPES, payload_fields, table_columns
 from streaming.jobs.validation import NS_PER_S, payload_column, validate
 from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_watermarks, stream_key
+from streaming.security import spark_kafka_options
 from streaming.settings import Settings
 
 QUERY_NAME = "silver"
@@ -125,29 +128,58 @@ def quarantine_rows(validated: DataFrame, quarantined_at: dt.datetime) -> DataFr
     )
 
 
-def enriched_records(validated: DataFrame, schema_id: int, validated_ns: int) -> DataFrame:
-    """Accepted events as Kafka records of the enriched topic: key = car number, Protobuf value."""
-    context = F.to_json(
-        F.struct(
-            _context_value("circuit").alias("circuit"),
-            F.concat(F.lit("SESSION_TYPE_"), _context_value("session_type")).alias("session_type"),
-            _context_value("session_date").cast("string").alias("session_date"),
-            _context_value("total_laps").alias("total_laps"),
-            _context_value("driver_code").alias("driver_code"),
-            _context_value("driver_name").alias("driver_name"),
-            _context_value("team").alias("team"),
-        )
-    )
+ENRICHED_VALUE = "enriched_value"
+
+
+def enriched_value(schema_id: int, validated_ns: int) -> Column:
+    """The enriched topic's Protobuf value of an accepted event (null for the others)."""
     value = F.call_function(
         "f1_enriched_protobuf",
         F.col("raw_value"),
         F.col("encoding"),
-        context,
+        _context_value("enriched_context_json"),
         F.lit(validated_ns),
         F.lit(schema_id),
     )
-    return validated.where(accepted()).select(
-        F.col("car_number").cast("string").alias("key"), value.alias("value")
+    return F.when(accepted(), value)
+
+
+def enriched_records(rows: DataFrame) -> DataFrame:
+    """Accepted events as Kafka records of the enriched topic: key = car number, Protobuf value."""
+    return rows.where(accepted()).select(
+        F.col("car_number").cast("string").alias("key"), F.col(ENRICHED_VALUE).alias("value")
+    )
+
+
+# Columns the writes never read once the rules have run: the batch caches the rest only.
+UNUSED_AFTER_VALIDATION = (
+    "kafka_key",
+    "decode_error",
+    "dedup_key",
+    "ctx_start_time_unix_ns",
+    "ctx_watermark_unix_ns",
+    "ctx_future_tolerance_ns",
+    "ctx_circuit_length_m",
+    "ctx_enriched_context_json",
+)
+
+
+def cacheable(validated: DataFrame, enriched: Column | None) -> DataFrame:
+    """What a batch keeps of its validated rows: the record's bytes and text only where quarantine needs them.
+
+    The raw value and the payload's JSON are most of a row's size, and only quarantined rows keep them;
+    accepted rows carry their enriched Kafka value instead (computed here, from the raw value), and their
+    payload as the parsed struct the tables read.
+    """
+    keep_original = quarantined()
+    columns = {
+        "raw_value": F.when(keep_original, F.col("raw_value")),
+        "payload_json": F.when(keep_original, F.col("payload_json")),
+    }
+    if enriched is not None:
+        columns[ENRICHED_VALUE] = enriched
+    return validated.withColumns(columns).drop(
+        *(c for c in UNUSED_AFTER_VALIDATION if c in validated.columns)
     )
 
 
@@ -192,15 +224,16 @@ class SilverBatch:
         s: Settings,
         *,
         app_id: str,
-        state_folder: str,
+        checkpoint: str,
         sessions_topic: str = topics.SESSIONS,
         enriched_topic: str | None = topics.ENRICHED,
         on_outcome: Callable[[BatchOutcome], None] | None = None,
     ):
-        self.spark, self.s, self.app_id = spark, s, app_id
+        self.spark, self.s = spark, s
+        self.txn_app_id = TxnAppId(spark, app_id, checkpoint)
         self.sessions_topic, self.enriched_topic = sessions_topic, enriched_topic
         self.on_outcome = on_outcome
-        self.store = WatermarkStore(spark, state_folder)
+        self.store = WatermarkStore(spark, f"{checkpoint}/session_watermarks")
         self.sessions: dict[str, object] = {}
         self.schema_ids: set[int] = set()
         self.enriched_schema_id: int | None = None
@@ -208,6 +241,7 @@ class SilverBatch:
         self.horizon_ns = s.silver_dedup_horizon_minutes * 60 * NS_PER_S
         self.lateness_ns = s.silver_allowed_lateness_seconds * NS_PER_S
         self.tolerance_ns = s.silver_future_tolerance_seconds * NS_PER_S
+        self._high_water: tuple[int | None] | None = None  # read at the first batch
 
     # caches ------------------------------------------------------------------------------------------------
 
@@ -215,7 +249,7 @@ class SilverBatch:
         missing = {sid for sid in wanted if sid and sid not in self.sessions}
         if not missing:
             return
-        found = sessions.read_sessions_topic(self.spark, self.s.kafka_bootstrap_servers, self.sessions_topic)
+        found = sessions.read_sessions_topic(self.spark, spark_kafka_options(self.s), self.sessions_topic)
         new = {sid: info for sid, info in found.items() if sid not in self.sessions}
         if new:
             sessions.upsert_sessions(self.spark, new.values())
@@ -240,23 +274,56 @@ class SilverBatch:
 
     # steps -------------------------------------------------------------------------------------------------
 
-    def _mark_events_in_silver(self, rows: DataFrame, old: list) -> DataFrame:
-        """`in_silver`: the event is already in a silver table (a repeat the state store has forgotten).
+    def _silver_high_water_us(self) -> int | None:
+        """The newest `validated_at` in silver when this query started, in Unix microseconds (None: empty).
 
-        Only rows older than the dedup horizon are looked up, in their sessions and event-time range. They
-        still go through validation, so that they move the lateness watermarks as they did the first time.
+        A bronze row ingested before it may already be in silver whatever the state store says: the
+        query may be starting over with a new checkpoint (an empty state store), or replaying a batch
+        that crashed after some tables committed. Those rows are looked up in silver. Read once per
+        query start (one column's maximum per table; `validated_at` is a data-skipping stats column).
+        """
+        if self._high_water is None:
+            newest = [
+                self.spark.table(table_name(t))
+                .agg(F.unix_micros(F.max("validated_at")).alias("us"))
+                .first()
+                .us
+                for t in EVENT_TYPES
+            ]
+            self._high_water = (max((us for us in newest if us is not None), default=None),)
+        return self._high_water[0]
+
+    def _mark_events_in_silver(self, rows: DataFrame, old: list) -> DataFrame:
+        """`in_silver`: the event has landed already, in a silver table or in quarantine (a repeat the state
+        store has forgotten or never saw).
+
+        Quarantine counts as landed, as it does for the state store: a record quarantined as late the first
+        time could otherwise be accepted the second time (a new checkpoint starts its lateness watermarks
+        afresh and splits bronze into other batches), and then be in both. Only the rows the state store
+        cannot vouch for are looked up, in their sessions and event-time range. They still go through
+        validation, so that they move the lateness watermarks as they did the first time.
         """
         sessions_ = sorted({r.session_id for r in old})
         low = F.timestamp_micros(F.lit(min(r.old_min_ns for r in old) // 1000))
         high = F.timestamp_micros(F.lit(max(r.old_max_ns for r in old) // 1000))
         existing = None
-        for event_type in EVENT_TYPES:
+        for table in [*map(table_name, EVENT_TYPES), QUARANTINE_TABLE]:
             ids = (
-                self.spark.table(table_name(event_type))
+                self.spark.table(table)
                 .where(F.col("session_id").isin(sessions_) & F.col("event_time").between(low, high))
-                .select("event_id", F.lit(True).alias("in_silver"))
+                .select("event_id")
             )
             existing = ids if existing is None else existing.unionByName(ids)
+        # distinct: a repeat the state store missed may be in quarantine twice already. Materialised now
+        # (an eager local checkpoint): a cached batch whose plan still read the silver tables would be
+        # dropped from the cache by each of the batch's own appends to them, and recomputed from bronze
+        # for every next table (measured: 10-15 s a table for a batch of 500k events).
+        existing = (
+            existing.where(F.col("event_id").isNotNull())
+            .distinct()
+            .withColumn("in_silver", F.lit(True))
+            .localCheckpoint()
+        )
         marked = rows.join(existing, "event_id", "left")
         return marked.withColumn("in_silver", F.coalesce("in_silver", F.lit(False)))
 
@@ -267,10 +334,20 @@ class SilverBatch:
         finally:
             batch.unpersist()
 
+    def _describe(self, batch_id: int, step: str) -> None:
+        """Name the Spark jobs of this thread's next step, as the Spark UI shows them."""
+        self.spark.sparkContext.setJobDescription(f"{QUERY_NAME} batch {batch_id}: {step}")
+
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         spark = self.spark
         clock = time.perf_counter()
+        self._describe(batch_id, "read and summarise")
+        # Rows the state store cannot vouch for: older than its horizon when they arrived, or ingested
+        # before silver's newest row when this query started.
         is_old = (F.unix_micros("ingested_at") * 1000 - F.col("event_time_unix_ns")) > self.horizon_ns
+        high_water_us = self._silver_high_water_us()
+        if high_water_us is not None:
+            is_old = is_old | (F.unix_micros("ingested_at") <= F.lit(high_water_us))
         summary = (
             batch.groupBy("session_id", "schema_id")
             .agg(
@@ -297,14 +374,14 @@ class SilverBatch:
             self.tolerance_ns,
         )
         old = [r for r in summary if r.old_min_ns is not None and r.session_id in self.sessions]
+        self._describe(batch_id, "look up repeats")
         rows = self._mark_events_in_silver(batch, old) if old else batch.withColumn("in_silver", F.lit(False))
-        # One shuffle by car for all tables: each table's write then makes one file per car partition.
-        # The columnar cache (deserialized) lets each table's write read only the columns it needs.
-        validated = (
-            validate(sessions.with_context(rows, context), self.schema_ids)
-            .repartition(self.s.spark_shuffle_partitions, "car_number")
-            .persist()
-        )
+        enriched = enriched_value(self.enriched_schema_id, time.time_ns()) if self.enriched_topic else None
+        # Cached once, without a shuffle: the columnar cache lets each table's write read only the columns
+        # it needs, and each write reads all the batch's partitions in one task (one file per car).
+        validated = cacheable(
+            validate(sessions.with_context(rows, context), self.schema_ids), enriched
+        ).persist()
         outcome.timed("plan", clock)
         try:
             self._write(validated, batch, batch_id, outcome, newest_before)
@@ -313,23 +390,20 @@ class SilverBatch:
 
     def _write(self, validated, batch, batch_id, outcome: BatchOutcome, newest_before) -> None:
         clock = time.perf_counter()
-        # One job, two grouping sets: counts and newest event time per stream and reason (level 0), and
-        # the event-time quantiles per reason (level 7: session, car and type rolled up) for the lag metric.
+        self._describe(batch_id, "validate")
+        # Counts, newest and oldest event time per stream and reason: what the metrics, the watermarks and
+        # the outcome need, in one aggregation over a few columns of the cached rows.
         keys = ("in_silver", "reason", "session_id", "car_number", "event_type")
         stats = (
-            validated.groupingSets([keys, keys[:2]], *keys)
+            validated.groupBy(*keys)
             .agg(
-                F.grouping_id().alias("level"),
                 F.count(F.lit(1)).alias("rows"),
                 F.max("event_time_unix_ns").alias("newest_ns"),
                 F.min("event_time_unix_ns").alias("oldest_ns"),
-                F.percentile_approx("event_time_unix_ns", [0.01, 0.5], 1000).alias("quantiles_ns"),
             )
-            .where(F.col("level").isin(0, 7))
             .collect()
         )
-        detail = [r for r in stats if r.level == 0]
-        for r in detail:
+        for r in stats:
             if r.in_silver:
                 outcome.replayed_duplicates += r.rows
             elif r.reason is None:
@@ -337,14 +411,19 @@ class SilverBatch:
             else:
                 outcome.quarantined[r.reason] = outcome.quarantined.get(r.reason, 0) + r.rows
         batch.unpersist()  # the validated rows are cached now; the raw batch is no longer needed
+        quantiles = None
+        if outcome.valid_total:  # the oldest accepted event time comes from the stats already collected
+            oldest = min(r.oldest_ns for r in stats if r.reason is None and not r.in_silver)
+            quantiles = {**self._event_time_quantiles(validated), "1": oldest}
         clock = outcome.timed("validate", clock)
 
         now = outcome.validated_at = dt.datetime.now(dt.UTC)
         if self.enriched_topic and outcome.valid_total:
+            self._describe(batch_id, "enriched to kafka")
             (
-                enriched_records(validated, self.enriched_schema_id, time.time_ns())
+                enriched_records(validated)
                 .write.format("kafka")
-                .option("kafka.bootstrap.servers", self.s.kafka_bootstrap_servers)
+                .options(**spark_kafka_options(self.s))
                 .option("topic", self.enriched_topic)
                 .save()
             )
@@ -360,32 +439,41 @@ class SilverBatch:
 
         batch_newest = {
             stream_key(r.session_id, r.car_number, r.event_type): r.newest_ns
-            for r in detail
+            for r in stats
             if r.reason is None
         }
         self.store.save(batch_id, merge_newest(newest_before, batch_newest))
         outcome.timed("watermarks", clock)
 
-        accepted = next((r for r in stats if r.level == 7 and r.reason is None and not r.in_silver), None)
-        if accepted is not None:
-            p01, p50 = accepted.quantiles_ns
-            outcome.lag_seconds = {
-                "0.5": (outcome.committed_ns - p50) / NS_PER_S,
-                "0.99": (outcome.committed_ns - p01) / NS_PER_S,
-                "1": (outcome.committed_ns - accepted.oldest_ns) / NS_PER_S,
-            }
+        if quantiles is not None:
+            outcome.lag_seconds = {q: (outcome.committed_ns - ns) / NS_PER_S for q, ns in quantiles.items()}
         if self.on_outcome:
             self.on_outcome(outcome)
 
+    @staticmethod
+    def _event_time_quantiles(validated: DataFrame) -> dict[str, int]:
+        """Event times of the accepted rows for the lag metric: "0.5" is the median, "0.99" the time 99 %
+        of them are newer than. One group over one cached column: cheap."""
+        ((p01, p50),) = (
+            validated.where(accepted())
+            .agg(F.percentile_approx("event_time_unix_ns", [0.01, 0.5], 1000))
+            .first()
+        )
+        return {"0.5": p50, "0.99": p01}
+
     def _append_all(self, writes: list[tuple[str, DataFrame]], batch_id: int) -> None:
         """Append to each table idempotently; tables are independent, so their commits overlap."""
+        app_id = str(self.txn_app_id)
 
         def append(item: tuple[str, DataFrame]) -> None:
             table, frame = item
+            self._describe(batch_id, f"append to {table}")
             (
-                frame.write.format("delta")
+                # one task: a file per car partition, not one per car and cached partition
+                frame.coalesce(1)
+                .write.format("delta")
                 .mode("append")
-                .option("txnAppId", f"{self.app_id}:{table}")
+                .option("txnAppId", f"{app_id}:{table}")
                 .option("txnVersion", batch_id)
                 .saveAsTable(table)
             )
@@ -433,7 +521,7 @@ def start(
         spark,
         s,
         app_id=app_id,
-        state_folder=f"{checkpoint}/session_watermarks",
+        checkpoint=checkpoint,
         sessions_topic=sessions_topic,
         enriched_topic=enriched_topic,
         on_outcome=on_outcome,

@@ -146,7 +146,8 @@ def _table_ddl(event_type: str, envelope: Descriptor | None) -> str:
         "  'delta.appendOnly' = 'true',\n"
         # silver repartitions each batch by car once, for all tables: no optimized-write shuffle per table
         "  'delta.autoOptimize.optimizeWrite' = 'false',\n"
-        "  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence'\n"
+        # validated_at: the quality checks and gold's incremental models read the newest rows by it
+        "  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'\n"
         ");\n"
     )
 

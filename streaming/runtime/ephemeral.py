@@ -22,19 +22,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_pair() -> int:
+    """A free port whose successor is free too (the streaming exporters use METRICS_EXPORTER_PORT + 1)."""
+    while True:
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+
+
 def ephemeral_env(state_dir: Path, **overrides: str) -> dict[str, str]:
-    """Environment for a platform of its own: every port free, all state under `state_dir`."""
+    """Environment for a platform of its own: every port free, all state under `state_dir`.
+
+    With F1_SECURITY_PROFILE=secure among the overrides the registry's URL is https (the profile's
+    credentials must be overrides too).
+    """
+    scheme = "https" if overrides.get("F1_SECURITY_PROFILE") == "secure" else "http"
     env = {
         "F1_ENV": "ci",
         "F1_STATE_DIR": str(state_dir),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
         "KAFKA_CONTROLLER_PORT": str(free_port()),
         "KAFKA_TOPIC_PARTITIONS": "3",
-        "SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{free_port()}/apis/ccompat/v7",
+        "SCHEMA_REGISTRY_URL": f"{scheme}://127.0.0.1:{free_port()}/apis/ccompat/v7",
         "METASTORE_PORT": str(free_port()),
         "PROMETHEUS_PORT": str(free_port()),
         "DAGSTER_PORT": str(free_port()),
-        "METRICS_EXPORTER_PORT": str(free_port()),
+        "METRICS_EXPORTER_PORT": str(free_port_pair()),
+        "KAFKA_METRICS_PORT": str(free_port()),
+        "SCHEMA_REGISTRY_METRICS_PORT": str(free_port()),
+        "METASTORE_METRICS_PORT": str(free_port()),
+        "NODE_EXPORTER_PORT": str(free_port()),
+        "PUSHGATEWAY_URL": f"http://127.0.0.1:{free_port()}",
         "SPARK_UI_PORT": str(free_port()),
         "SPARK_MASTER": "local[2]",
         "SPARK_DRIVER_MEMORY": "2g",

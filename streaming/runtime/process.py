@@ -29,10 +29,15 @@ def _stat_fields(pid: int) -> list[str] | None:
     return None if fields[0] in ("Z", "X") else fields
 
 
-def _start_time(pid: int) -> str | None:
-    """Start time of a live process in clock ticks (field 22), or None."""
+def process_start_time(pid: int) -> str | None:
+    """Start time of a live process in clock ticks (field 22), or None: with the pid, its identity."""
     fields = _stat_fields(pid)
     return fields[19] if fields else None
+
+
+def is_same_process(pid: int, start_time: str | None) -> bool:
+    """Whether `pid` is still the process that had `start_time` (a reused pid is another process)."""
+    return start_time is not None and process_start_time(pid) == start_time
 
 
 def _rss_kib(pid: int) -> int:
@@ -94,7 +99,7 @@ class ManagedProcess:
             pid_text, started = self.pid_file.read_text().split()
         except (OSError, ValueError):
             return None
-        if _start_time(int(pid_text)) == started:
+        if process_start_time(int(pid_text)) == started:
             return int(pid_text)
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -111,7 +116,7 @@ class ManagedProcess:
         if self.pid() is None:
             return None
         pid = self.last_child_pid()
-        return pid if pid and _start_time(pid) else None
+        return pid if pid and process_start_time(pid) else None
 
     def is_running(self) -> bool:
         return self.pid() is not None
@@ -144,7 +149,7 @@ class ManagedProcess:
                 env=env,
                 start_new_session=True,
             )
-        self.pid_file.write_text(f"{proc.pid} {_start_time(proc.pid)}")
+        self.pid_file.write_text(f"{proc.pid} {process_start_time(proc.pid)}")
         return True
 
     def stop(self, timeout_s: float = 30.0) -> bool:
@@ -157,7 +162,7 @@ class ManagedProcess:
         if pid is None:
             return False
         os.kill(pid, signal.SIGTERM)
-        _wait_until(lambda: _start_time(pid) is None, timeout_s, reap=pid)
+        _wait_until(lambda: process_start_time(pid) is None, timeout_s, reap=pid)
         for sig, grace_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             members = _group_members(pid)
             if not members:

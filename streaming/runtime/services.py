@@ -7,18 +7,23 @@ Every service binds to 127.0.0.1 on the ports the settings name, keeps its data 
 from __future__ import annotations
 
 import base64
+import contextlib
+import importlib.util
+import json
 import os
 import shutil
 import socket
 import string
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from streaming.errors import InstallError
+from streaming.errors import ConfigError, InstallError
 from streaming.jars import jar_set
 from streaming.settings import PROJECT_ROOT, SERVICE_NAMES, Settings
 
@@ -34,10 +39,11 @@ def tcp_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def http_ok(url: str, timeout_s: float = 2.0) -> str | None:
-    """None when `url` answers 2xx, else why not."""
+def http_ok(url: str, timeout_s: float = 2.0, headers: dict | None = None, context=None) -> str | None:
+    """None when `url` answers 2xx, else why not. `headers` and the TLS `context` as `registry_http` gives."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
             return None if 200 <= response.status < 300 else f"HTTP {response.status}"
     except urllib.error.HTTPError as error:
         return f"HTTP {error.code}"
@@ -62,7 +68,9 @@ class Service:
         raise NotImplementedError
 
     def env(self, s: Settings) -> dict[str, str]:
-        return {**os.environ, **s.as_env()}
+        from streaming.spark import loopback_env  # the Spark drivers a service starts stay on loopback
+
+        return {**loopback_env(s), **os.environ, **s.as_env()}
 
     def probe(self, s: Settings) -> str | None:
         """None when the service answers like a healthy one, else a short reason."""
@@ -77,6 +85,32 @@ def _java(s: Settings) -> str:
     if shutil.which(java) is None:
         raise InstallError(f"Java not found ({java}). Install a JDK 17+ or set JAVA_HOME.")
     return java
+
+
+JMX_CONF_DIR = PROJECT_ROOT / "monitoring" / "jmx"
+
+
+def _jmx_agent(s: Settings, port: int, config: str) -> str:
+    """The JVM option that loads the Prometheus JMX exporter on 127.0.0.1:`port` (monitoring/jmx/`config`).
+
+    An agent in the service's own JVM rather than a separate exporter process: one process less per
+    service, and the JVM's own metrics (heap, GC, CPU, threads) come with it.
+    """
+    agent = jar_set(s.f1_jvm_lib_dir, "monitoring").find("jmx_prometheus_javaagent")
+    return f"-javaagent:{agent}=127.0.0.1:{port}:{JMX_CONF_DIR / config}"
+
+
+@contextlib.contextmanager
+def _argument_file(args: list[str]) -> Iterator[Path]:
+    """A `java @file` argument file holding `args`, readable by the owner only, deleted afterwards."""
+    quoted = ('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"' for a in args)
+    fd, name = tempfile.mkstemp(prefix="f1-java-args-", suffix=".txt")
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write("\n".join(quoted) + "\n")
+        yield Path(name)
+    finally:
+        os.unlink(name)
 
 
 def _cluster_id() -> str:
@@ -121,14 +155,60 @@ class Kafka(Service):
             "log.segment.bytes": str(256 * 1024 * 1024),
             "num.network.threads": "2",
             "num.io.threads": "4",
+        } | (self.secure_properties(s) if s.secure else {})
+
+    def secure_properties(self, s: Settings) -> dict[str, str]:
+        """The secure profile: one SASL_SSL (SCRAM-SHA-512) listener for clients and the broker itself.
+
+        The controller listener is TLS too and takes only clients with a certificate of the local CA (in
+        practice this broker: KRaft cannot check SCRAM there, its credentials live in the metadata the
+        controller serves). The secrets are not in the file: Kafka's EnvVarConfigProvider reads them from
+        the environment the runtime starts the broker with.
+        """
+        from streaming.security import SASL_MECHANISM, SERVER_KEYSTORE, TRUSTSTORE, scram_jaas_config
+
+        port, controller, tls = s.kafka_port, s.kafka_controller_port, s.tls_dir
+        keystore_password = "${env:F1_TLS_KEYSTORE_PASSWORD}"
+        return {
+            "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            "sasl.enabled.mechanisms": SASL_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
+            f"listener.name.sasl_ssl.{SASL_MECHANISM.lower()}.sasl.jaas.config": scram_jaas_config(
+                s.kafka_sasl_username, "${env:KAFKA_SASL_PASSWORD}"
+            ),
+            "listener.name.controller.ssl.client.auth": "required",
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": str(tls / SERVER_KEYSTORE),
+            "ssl.keystore.password": keystore_password,
+            "ssl.truststore.type": "PKCS12",
+            "ssl.truststore.location": str(tls / TRUSTSTORE),
+            "ssl.truststore.password": keystore_password,
+            "config.providers": "env",
+            "config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
         }
 
     def prepare(self, s: Settings) -> None:
         data = self.data_dir(s)
         data.mkdir(parents=True, exist_ok=True)
+        if s.secure:
+            from streaming.security import ensure_local_tls
+
+            ensure_local_tls(s)
         config = data / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in self.properties(s).items()))
+        scram_user = data / "scram-user"  # who --add-scram created when the storage was formatted
         if (data / "logs" / "meta.properties").exists():
+            if s.secure and not (scram_user.exists() and scram_user.read_text() == s.kafka_sasl_username):
+                raise ConfigError(
+                    [
+                        f"KAFKA_SASL_USERNAME={s.kafka_sasl_username!r} is not valid for the Kafka storage "
+                        f"in {data}: it was formatted without that SCRAM user (KRaft creates users when it "
+                        "formats). Use the user it has, or start from empty storage (`make reset`)."
+                    ]
+                )
             return
         cluster_id_file = data / "cluster.id"
         if not cluster_id_file.exists():
@@ -145,9 +225,16 @@ class Kafka(Service):
             "-c",
             str(config),
         ]
-        result = subprocess.run(fmt, capture_output=True, text=True)
+        if s.secure:
+            from streaming.security import scram_credential_argument
+
+            fmt += ["--add-scram", scram_credential_argument(s.kafka_sasl_username, s.kafka_sasl_password)]
+        with _argument_file(fmt[1:]) as argfile:  # the SCRAM credential stays out of `ps`
+            result = subprocess.run([fmt[0], f"@{argfile}"], capture_output=True, text=True, env=self.env(s))
         if result.returncode != 0:
             raise InstallError(f"Formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+        if s.secure:
+            scram_user.write_text(s.kafka_sasl_username)
 
     def command(self, s: Settings) -> list[str]:
         return [
@@ -156,6 +243,7 @@ class Kafka(Service):
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
+            _jmx_agent(s, s.kafka_metrics_port, "kafka.yml"),
             f"-Dlog4j2.configurationFile={CONF_DIR / 'kafka-log4j2.properties'}",
             "-cp",
             jar_set(s.f1_jvm_lib_dir, "kafka").classpath(),
@@ -168,8 +256,11 @@ class Kafka(Service):
             return "port closed"
         from confluent_kafka.admin import AdminClient
 
+        from streaming.security import kafka_config
+
+        config = {**kafka_config(s), "bootstrap.servers": self.endpoint(s), "log_level": 0}
         try:
-            AdminClient({"bootstrap.servers": self.endpoint(s), "log_level": 0}).list_topics(timeout=3)
+            AdminClient(config).list_topics(timeout=3)
         except Exception as error:  # KafkaException while the broker is still electing itself
             return f"metadata request failed: {error}"
         return None
@@ -193,6 +284,37 @@ class SchemaRegistry(Service):
 
     def prepare(self, s: Settings) -> None:
         self.data_dir(s).mkdir(parents=True, exist_ok=True)
+        if s.secure:
+            from streaming.security import ensure_local_tls
+
+            ensure_local_tls(s)
+
+    def secure_properties(self, s: Settings) -> dict[str, str]:
+        """The secure profile: HTTPS only, and HTTP basic authentication for every API and the UI.
+
+        Apicurio's own authentication needs an OIDC server (Keycloak); Quarkus's basic authentication with
+        its embedded user realm (both in the registry's build) needs none. Health and metrics stay open
+        to probes and Prometheus: they tell nothing about the schemas. The `${...}` values are expanded
+        by Quarkus from the environment, so no secret is on the command line or in the log.
+        """
+        from streaming.security import SERVER_KEYSTORE
+
+        user = f'"{s.schema_registry_username}"'  # quoted: a user name may contain dots
+        return {
+            "quarkus.http.ssl-port": str(s.schema_registry_port),
+            "quarkus.http.insecure-requests": "disabled",
+            "quarkus.http.ssl.certificate.key-store-file": str(s.tls_dir / SERVER_KEYSTORE),
+            "quarkus.http.ssl.certificate.key-store-password": "${F1_TLS_KEYSTORE_PASSWORD}",
+            "quarkus.http.auth.basic": "true",
+            "quarkus.security.users.embedded.enabled": "true",
+            "quarkus.security.users.embedded.plain-text": "true",
+            f"quarkus.security.users.embedded.users.{user}": "${SCHEMA_REGISTRY_PASSWORD}",
+            f"quarkus.security.users.embedded.roles.{user}": "sr-admin",
+            "quarkus.http.auth.permission.probes.paths": "/health,/health/*,/metrics",
+            "quarkus.http.auth.permission.probes.policy": "permit",
+            "quarkus.http.auth.permission.clients.paths": "/*",
+            "quarkus.http.auth.permission.clients.policy": "authenticated",
+        }
 
     def command(self, s: Settings) -> list[str]:
         h2_url = f"jdbc:h2:file:{self.data_dir(s) / 'registry'};DB_CLOSE_ON_EXIT=FALSE"
@@ -210,18 +332,21 @@ class SchemaRegistry(Service):
             "apicurio.datasource.jdbc.max-size": "10",
             "quarkus.log.console.json": "false",
             "quarkus.banner.enabled": "false",
-        }
+        } | (self.secure_properties(s) if s.secure else {})
         return [
             _java(s),
             *s.schema_registry_heap_opts.split(),
             "-XX:+UseSerialGC",
+            _jmx_agent(s, s.schema_registry_metrics_port, "jvm-only.yml"),
             *(f"-D{k}={v}" for k, v in props.items()),
             "-jar",
             str(self.app_jar(s)),
         ]
 
     def probe(self, s: Settings) -> str | None:
-        return http_ok(f"{s.schema_registry_url}/subjects")
+        from streaming.security import registry_http
+
+        return http_ok(f"{s.schema_registry_url}/subjects", **registry_http(s))
 
 
 class Metastore(Service):
@@ -240,6 +365,7 @@ class Metastore(Service):
             _java(s),
             *s.metastore_heap_opts.split(),
             "-XX:+UseSerialGC",
+            _jmx_agent(s, s.metastore_metrics_port, "jvm-only.yml"),
             f"-Dderby.system.home={self.data_dir(s)}",
             "-Dderby.stream.error.file=" + str(self.data_dir(s) / "derby.log"),
             "-cp",
@@ -254,11 +380,183 @@ class Metastore(Service):
         ]
 
     def probe(self, s: Settings) -> str | None:
-        return None if tcp_open("127.0.0.1", s.metastore_port) else "port closed"
+        return None if tcp_open(s.metastore_host, s.metastore_port) else "port closed"
 
 
 def metastore_jdbc_url(s: Settings) -> str:
-    return f"jdbc:derby://127.0.0.1:{s.metastore_port}/metastore_db;create=true"
+    return f"jdbc:derby://{s.metastore_host}:{s.metastore_port}/metastore_db;create=true"
+
+
+def spark_home() -> Path:
+    """pyspark's pip package is a Spark distribution: bin/spark-class and jars/.
+
+    Its sbin/ has no start-master.sh or start-worker.sh, so the services run spark-class themselves.
+    """
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise InstallError("pyspark is not installed. Run `make install`.")
+    return Path(spec.submodule_search_locations[0])
+
+
+def spark_master_state(s: Settings) -> dict | None:
+    """The local master's /json/ (status, workers, applications), or None when it does not answer."""
+    try:
+        url = f"http://127.0.0.1:{s.spark_master_webui_port}/json/"
+        with urllib.request.urlopen(url, timeout=2.0) as response:
+            return json.load(response)
+    except (OSError, ValueError):
+        return None
+
+
+class _SparkDaemon(Service):
+    """A daemon of the local Spark standalone cluster, run by pyspark's spark-class (which execs the JVM,
+    so the JVM is the supervisor's child). Optional: add it to F1_SERVICES."""
+
+    main_class: str
+
+    def prepare(self, s: Settings) -> None:
+        self.data_dir(s).mkdir(parents=True, exist_ok=True)
+
+    def env(self, s: Settings) -> dict[str, str]:
+        return {
+            **super().env(s),  # SPARK_DAEMON_MEMORY among the settings: the daemon's heap
+            "SPARK_HOME": str(spark_home()),
+            # An empty conf folder: no spark-env.sh or spark-defaults.conf from elsewhere changes the daemon.
+            "SPARK_CONF_DIR": str(self.data_dir(s)),
+            # Bind to loopback only, like every service; the executors the worker starts inherit it.
+            "SPARK_LOCAL_IP": "127.0.0.1",
+        }
+
+    def spark_class(self, s: Settings) -> list[str]:
+        _java(s)  # spark-class would fail with a less helpful message
+        return [str(spark_home() / "bin" / "spark-class"), self.main_class]
+
+
+class SparkMaster(_SparkDaemon):
+    """The standalone master: applications with SPARK_MASTER=spark://127.0.0.1:SPARK_MASTER_PORT run here."""
+
+    name, title, variable = "spark-master", "Spark standalone master", "SPARK_MASTER_PORT"
+    main_class = "org.apache.spark.deploy.master.Master"
+
+    def endpoint(self, s: Settings) -> str:
+        return f"{s.local_spark_master_url} (UI http://127.0.0.1:{s.spark_master_webui_port})"
+
+    def command(self, s: Settings) -> list[str]:
+        return [
+            *self.spark_class(s),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(s.spark_master_port),
+            "--webui-port",
+            str(s.spark_master_webui_port),
+        ]
+
+    def probe(self, s: Settings) -> str | None:
+        state = spark_master_state(s)
+        if state is None:
+            return "web UI not answering"
+        return None if state.get("status") == "ALIVE" else f"master is {state.get('status')}"
+
+
+class SparkWorker(_SparkDaemon):
+    """The standalone worker: runs the executors of the applications on the local master."""
+
+    name, title, variable = "spark-worker", "Spark standalone worker", "SPARK_WORKER_WEBUI_PORT"
+    main_class = "org.apache.spark.deploy.worker.Worker"
+
+    def endpoint(self, s: Settings) -> str:
+        return (
+            f"{s.spark_worker_cores} cores, {s.spark_worker_memory} -> {s.local_spark_master_url} "
+            f"(UI http://127.0.0.1:{s.spark_worker_webui_port})"
+        )
+
+    def work_dir(self, s: Settings) -> Path:
+        """One folder per application and executor: the jars fetched from the driver, stdout and stderr."""
+        return self.data_dir(s) / "work"
+
+    def env(self, s: Settings) -> dict[str, str]:
+        # Spark keeps every finished application's folder (a copy of the jars each) forever by default.
+        cleanup = "-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=604800"
+        return {**super().env(s), "SPARK_WORKER_OPTS": cleanup}
+
+    def command(self, s: Settings) -> list[str]:
+        return [
+            *self.spark_class(s),
+            s.local_spark_master_url,
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            str(s.spark_worker_cores),
+            "--memory",
+            s.spark_worker_memory,
+            "--webui-port",
+            str(s.spark_worker_webui_port),
+            "--work-dir",
+            str(self.work_dir(s)),
+        ]
+
+    def probe(self, s: Settings) -> str | None:
+        state = spark_master_state(s)
+        if state is None:
+            return "the master's web UI is not answering"
+        ui = f"http://127.0.0.1:{s.spark_worker_webui_port}"
+        workers = state.get("workers", [])
+        alive = [w for w in workers if w.get("webuiaddress") == ui and w.get("state") == "ALIVE"]
+        return None if alive else "not registered with the master"
+
+
+def _debian_binary(name: str) -> str:
+    binary = shutil.which(name)
+    if binary is None:
+        raise InstallError(f"{name} not found. Install Debian's package: `apt-get install {name}`.")
+    return binary
+
+
+class NodeExporter(Service):
+    """Debian's prometheus-node-exporter: the machine's CPU, memory, disks and network."""
+
+    name, title, variable = "node-exporter", "Node exporter (system metrics)", "NODE_EXPORTER_PORT"
+
+    def endpoint(self, s: Settings) -> str:
+        return f"http://127.0.0.1:{s.node_exporter_port}/metrics"
+
+    def command(self, s: Settings) -> list[str]:
+        return [
+            _debian_binary("prometheus-node-exporter"),
+            f"--web.listen-address=127.0.0.1:{s.node_exporter_port}",
+            # The collectors the System Resources dashboard reads; the rest only cost scrape time.
+            "--collector.disable-defaults",
+            *(
+                f"--collector.{c}"
+                for c in ("cpu", "meminfo", "loadavg", "filesystem", "diskstats", "netdev", "pressure")
+            ),
+        ]
+
+    def probe(self, s: Settings) -> str | None:
+        return http_ok(self.endpoint(s))
+
+
+class Pushgateway(Service):
+    """Debian's prometheus-pushgateway: where batch work (Dagster's asset checks) leaves its metrics."""
+
+    name, title, variable = "pushgateway", "Prometheus Pushgateway", "PUSHGATEWAY_URL"
+
+    def endpoint(self, s: Settings) -> str:
+        return f"http://127.0.0.1:{s.pushgateway_port}"
+
+    def command(self, s: Settings) -> list[str]:
+        data = self.data_dir(s)
+        data.mkdir(parents=True, exist_ok=True)
+        return [
+            _debian_binary("prometheus-pushgateway"),
+            f"--web.listen-address=127.0.0.1:{s.pushgateway_port}",
+            # Pushed results survive a restart: a check's last result stays on the dashboards.
+            f"--persistence.file={data / 'metrics.store'}",
+        ]
+
+    def probe(self, s: Settings) -> str | None:
+        return http_ok(f"{self.endpoint(s)}/-/ready")
 
 
 class Prometheus(Service):
@@ -275,20 +573,25 @@ class Prometheus(Service):
         data = self.data_dir(s)
         data.mkdir(parents=True, exist_ok=True)
         template = string.Template(PROMETHEUS_TEMPLATE.read_text())
-        ports = {"KAFKA_PORT": s.kafka_port, "SCHEMA_REGISTRY_PORT": s.schema_registry_port}
-        # The template single-quotes the path (YAML), where a quote is written twice.
-        files = {"ALERT_RULES": str(self.alert_rules.resolve()).replace("'", "''")}
+        ports = {
+            "PUSHGATEWAY_PORT": s.pushgateway_port,
+            "KAFKA_PORT": s.kafka_port,
+            "SCHEMA_REGISTRY_PORT": s.schema_registry_port,
+            "METRICS_EXPORTER_PORT_NEXT": s.metrics_exporter_port + 1,
+        }
+        # The registry serves HTTPS in the secure profile (its /metrics needs no password).
+        ports["SCHEMA_REGISTRY_SCHEME"] = "https" if s.secure else "http"
+        # The template single-quotes the paths (YAML), where a quote is written twice.
+        files = {
+            "ALERT_RULES": str(self.alert_rules.resolve()).replace("'", "''"),
+            "TLS_CA_FILE": str(s.tls_ca_file).replace("'", "''") if s.secure else "",
+        }
         (data / "prometheus.yml").write_text(template.substitute({**s.as_env(), **ports, **files}))
 
     def command(self, s: Settings) -> list[str]:
-        binary = shutil.which("prometheus")
-        if binary is None:
-            raise InstallError(
-                "prometheus not found. Install Debian's package: `apt-get install prometheus`."
-            )
         data = self.data_dir(s)
         return [
-            binary,
+            _debian_binary("prometheus"),
             f"--config.file={data / 'prometheus.yml'}",
             f"--storage.tsdb.path={data / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{s.prometheus_port}",
@@ -298,6 +601,9 @@ class Prometheus(Service):
 
     def probe(self, s: Settings) -> str | None:
         return http_ok(f"{self.endpoint(s)}/-/ready")
+
+
+DAGSTER_INSTANCE_CONFIG = Path(__file__).parent / "conf" / "dagster.yaml"
 
 
 class Dagster(Service):
@@ -310,9 +616,7 @@ class Dagster(Service):
 
     def prepare(self, s: Settings) -> None:
         s.dagster_home.mkdir(parents=True, exist_ok=True)
-        config = s.dagster_home / "dagster.yaml"
-        if not config.exists():
-            config.write_text("telemetry:\n  enabled: false\n")
+        shutil.copyfile(DAGSTER_INSTANCE_CONFIG, s.dagster_home / "dagster.yaml")
 
     def env(self, s: Settings) -> dict[str, str]:
         return {**super().env(s), "DAGSTER_HOME": str(s.dagster_home)}
@@ -335,15 +639,6 @@ class Dagster(Service):
         return http_ok(f"{self.endpoint(s)}/server_info")
 
 
-def _topics_and_contracts(s: Settings) -> None:
-    """Create the platform's topics and register its contracts (idempotent), as `f1 init` does."""
-    from streaming.contracts.registration import register_contracts
-    from streaming.topics import create_topics
-
-    create_topics(s)
-    register_contracts(s)
-
-
 class Simulator(Service):
     """`f1 simulate --loop`: race after race into Kafka at SIMULATOR_SPEED, with the SIMULATOR_* settings."""
 
@@ -354,7 +649,9 @@ class Simulator(Service):
 
     def prepare(self, s: Settings) -> None:
         # Its topics and schemas must exist before the first record (the same as `f1 init` does).
-        _topics_and_contracts(s)
+        from streaming.bootstrap import bootstrap
+
+        bootstrap(s, tables=False)
 
     def command(self, s: Settings) -> list[str]:
         return [sys.executable, "-m", "streaming.cli", "simulate", "--loop", "--quiet"]
@@ -374,13 +671,6 @@ class Streams(Service):
     def endpoint(self, s: Settings) -> str:
         return f"http://127.0.0.1:{s.metrics_exporter_port}/metrics ({', '.join(s.stream_queries)})"
 
-    def prepare(self, s: Settings) -> None:
-        # Topics, contracts and tables must exist before the queries start (the same as `f1 init`).
-        from streaming.catalog import create_databases
-
-        _topics_and_contracts(s)
-        create_databases(s)
-
     def command(self, s: Settings) -> list[str]:
         return [sys.executable, "-m", "streaming.cli", "stream", "run"]
 
@@ -391,6 +681,18 @@ class Streams(Service):
 
 SERVICES: dict[str, Service] = {
     service.name: service
-    for service in (Kafka(), SchemaRegistry(), Metastore(), Prometheus(), Dagster(), Simulator(), Streams())
+    for service in (
+        Kafka(),
+        SchemaRegistry(),
+        Metastore(),
+        SparkMaster(),
+        SparkWorker(),
+        NodeExporter(),
+        Pushgateway(),
+        Prometheus(),
+        Dagster(),
+        Simulator(),
+        Streams(),
+    )
 }
 assert tuple(SERVICES) == SERVICE_NAMES, "SERVICES and settings.SERVICE_NAMES disagree"

@@ -127,7 +127,7 @@ def _simulate_one(s: Settings, args, ids: dict[str, int], seed: int, faults: Fau
     sink = None
     if not args.no_kafka:
         require_kafka(s)
-        sink = KafkaSink(s.kafka_bootstrap_servers)
+        sink = KafkaSink(s)
     progress = Progress()
     display = progress_display(progress, f"simulate {config.session_id}", False if args.quiet else None)
     with StopFlag() as stop, display:
@@ -174,7 +174,7 @@ def cmd_replay(s: Settings, args) -> int:
     ):
         sent = replay(
             args.recording,
-            KafkaSink(s.kafka_bootstrap_servers),
+            KafkaSink(s),
             speed=_speed(args),
             progress=progress,
             stop=stop,

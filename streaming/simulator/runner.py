@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streaming import topics
 from streaming.contracts import SESSIONS_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, frame
@@ -23,6 +24,9 @@ from streaming.simulator.events import EVENT_TYPE_NAMES, PER_SECOND_PER_CAR, Eve
 from streaming.simulator.faults import FaultInjector, FaultRates, Outgoing
 from streaming.simulator.race import TICK_HZ, TICK_NS, Race, RaceConfig
 from streaming.simulator.recording import Record, RecordingWriter, read_recording
+
+if TYPE_CHECKING:
+    from streaming.settings import Settings
 
 NO_FAULTS = FaultRates()
 # The platform producers' settings: durable (acks=all, idempotent), ordered per car, batched, compressed.
@@ -42,12 +46,19 @@ PRODUCER_CONFIG = {
 
 
 class KafkaSink:
-    """Produces records with the platform's producer settings and counts delivery failures."""
+    """Produces records with the platform's producer settings and counts delivery failures.
 
-    def __init__(self, bootstrap_servers: str):
+    `target` is the platform's settings (their security profile included), or, for a plaintext broker,
+    its bootstrap servers.
+    """
+
+    def __init__(self, target: Settings | str):
         from confluent_kafka import Producer
 
-        self.producer = Producer({"bootstrap.servers": bootstrap_servers, **PRODUCER_CONFIG})
+        from streaming.security import kafka_config
+
+        connection = {"bootstrap.servers": target} if isinstance(target, str) else kafka_config(target)
+        self.producer = Producer({**connection, **PRODUCER_CONFIG})
         self.failed = 0
 
     def _on_delivery(self, error, _msg) -> None:

@@ -1,0 +1,19 @@
+"""Gold: the dbt models as assets (dbt tests as asset checks), rebuilt by their automation condition."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from f1_assets.gold.assets import dbt_resource, gold_dbt_models
+
+# Evaluates the gold models' automation conditions (f1_assets/gold/automation.py) every minute.
+gold_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "gold_automation",
+    target=dg.AssetSelection.groups("gold"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+
+defs = dg.Definitions(
+    assets=[gold_dbt_models], sensors=[gold_automation_sensor], resources={"dbt": dbt_resource()}
+)

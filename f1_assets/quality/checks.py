@@ -1,0 +1,96 @@
+"""Great Expectations 1.x suites (expectations/) as Dagster asset checks, run by one op per layer.
+
+dagster-ge predates GX 1.0, so these are plain asset checks that call `expectations.runner`. One op checks
+every table of a layer in one Spark session (a JVM per check would cost more than the checks). Each
+result carries the failing expectations and sample values as metadata. Suites marked blocking stop bad
+silver from reaching gold: gold's automation condition waits for its parents' blocking checks to pass.
+Each result is also pushed to the Pushgateway (PUSHGATEWAY_URL) for the Data Quality dashboard.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the op parameter types at runtime.
+
+import datetime as dt
+
+import dagster as dg
+from dagster_pyspark import LazyPySparkResource
+
+from expectations import gold, table_suites
+from expectations.metrics import push_check_result
+from expectations.runner import DEFAULT_WINDOW, check_table
+from f1_assets.keys import table_asset_key
+from f1_assets.resources import PlatformSettings
+from streaming.spark import register_functions, require_metastore
+
+
+class CheckWindow(dg.Config):
+    """Which rows a run checks: the last `window_minutes` before `window_end` (default: now).
+
+    Scheduled runs check the recent window; from the launchpad, a wider window or a past `window_end`
+    re-checks an incident's rows after the fact. `window_minutes` 0 checks every row (a full scan).
+    """
+
+    window_minutes: float = DEFAULT_WINDOW.total_seconds() / 60
+    window_end: str | None = None  # ISO 8601, UTC when it has no offset
+
+    def bounds(self) -> tuple[dt.timedelta | None, dt.datetime | None]:
+        window = dt.timedelta(minutes=self.window_minutes) if self.window_minutes > 0 else None
+        try:
+            end = dt.datetime.fromisoformat(self.window_end) if self.window_end else None
+        except ValueError as error:
+            raise dg.Failure(f"window_end: {self.window_end!r} is not an ISO 8601 time ({error})") from error
+        return window, end
+
+
+def _spec(table: str, suite) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name=suite.name,
+        asset=table_asset_key(table),
+        description=suite.description,
+        blocking=suite.blocking,
+        metadata={"suite": suite.name, "table": table},
+    )
+
+
+def expectation_checks(name: str, suites: dict[str, tuple]) -> dg.AssetChecksDefinition:
+    """One multi-asset check running every suite of `suites` ({table: suites}) in one Spark session."""
+
+    @dg.multi_asset_check(
+        name=name,
+        specs=[_spec(table, suite) for table, table_suites_ in suites.items() for suite in table_suites_],
+        can_subset=True,
+    )
+    def run_suites(
+        context: dg.AssetCheckExecutionContext,
+        config: CheckWindow,
+        platform: PlatformSettings,
+        spark: LazyPySparkResource,
+    ):
+        window, end = config.bounds()
+        settings = platform.get()
+        require_metastore(settings)
+        session = spark.spark_session
+        register_functions(session)
+        selected = context.selected_asset_check_keys
+        for table, table_suites_ in suites.items():
+            for suite in table_suites_:
+                key = dg.AssetCheckKey(table_asset_key(table), suite.name)
+                if key not in selected:
+                    continue
+                result = check_table(session, table, suite, window=window, now=end)
+                context.log.info(result.summary())
+                push_check_result(settings.pushgateway_url, result, blocking=suite.blocking)
+                yield dg.AssetCheckResult(
+                    asset_key=key.asset_key,
+                    check_name=suite.name,
+                    passed=result.success,
+                    severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
+                    description=result.summary(),
+                    metadata=result.to_metadata(),
+                )
+
+    return run_suites
+
+
+BRONZE_SILVER_CHECKS = expectation_checks("bronze_silver_expectations", table_suites(include_gold=False))
+# Gold is checked after each build of its laps (f1_assets/quality/definitions.py), not on a clock.
+GOLD_CHECKS = expectation_checks("gold_expectations", gold.suites())

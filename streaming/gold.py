@@ -1,0 +1,134 @@
+"""Gold: run the dbt project (`dbt/`) with the platform's Spark configuration, in this process.
+
+dbt-spark's `session` method builds its SparkSession from the profile's `server_side_parameters`; the
+profile (`dbt/profiles.yml`) reads them as JSON from F1_DBT_SPARK_CONF, which `dbt_env` computes with
+`streaming.spark.spark_conf`: the same jars, Delta catalog and shared Hive metastore as the streams.
+
+`run_dbt` runs dbt in this process (dbtRunner). dbt calls `SparkSession.builder.getOrCreate()` for every
+statement, so a process that already has a SparkSession (the tests, the benchmark, Dagster's run worker)
+runs dbt on that session: its static settings (jars, metastore, memory) stay as they were, and dbt only
+changes session settings it may change. It sets `spark.sql.ansi.enabled=false` on the session for good,
+so `run_dbt` puts the previous value back when dbt is done. A process without one (`f1 gold`, a
+subprocess such as dagster-dbt's `dbt build`) starts it from F1_DBT_SPARK_CONF. Nothing here imports
+Dagster: the Dagster layer points dagster-dbt at `DBT_PROJECT_DIR` with `dbt_env` in its environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from streaming.errors import F1Error
+from streaming.settings import PROJECT_ROOT, Settings
+from streaming.spark import spark_conf
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+SPARK_CONF_VAR = "F1_DBT_SPARK_CONF"
+APP_NAME = "f1-gold"
+# dbt commands that never touch Spark: no session, no metastore needed.
+OFFLINE_COMMANDS = {"parse", "ls", "list", "clean", "deps", "init", "--help", "-h", "--version"}
+
+
+class DbtFailed(F1Error):
+    """A dbt command ended with an error or a failing test."""
+
+
+@dataclass(frozen=True)
+class NodeTiming:
+    """How one dbt node (model, test) went: its name, kind, status and seconds."""
+
+    name: str
+    resource_type: str
+    status: str
+    seconds: float
+    rows_affected: int | None = None
+
+
+def dbt_env(s: Settings) -> dict[str, str]:
+    """Environment variables dbt needs: the Spark configuration as JSON and the target."""
+    return {SPARK_CONF_VAR: json.dumps(spark_conf(s, APP_NAME)), "DBT_TARGET": s.dbt_target}
+
+
+def shell_exports(s: Settings) -> str:
+    """`export` lines for a shell, so that plain `dbt` finds the platform (`eval "$(f1 gold env)"`)."""
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in dbt_env(s).items())
+
+
+def dbt_args(s: Settings, args: Sequence[str]) -> list[str]:
+    """`args` with the project and profiles folders and the target, unless `args` gives them."""
+    full = list(args)
+    if not full or full[0].startswith("-"):  # `dbt --version`, `dbt --help`: no command to add them to
+        return full
+    for flag, value in (
+        ("--project-dir", str(DBT_PROJECT_DIR)),
+        ("--profiles-dir", str(DBT_PROJECT_DIR)),
+        ("--target", s.dbt_target),
+    ):
+        if flag not in full:
+            full += [flag, value]
+    return full
+
+
+@contextlib.contextmanager
+def _session_settings_kept() -> Iterator[None]:
+    """Put back the session settings dbt-spark overrides on a SparkSession it shares with others."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    kept = {key: session.conf.get(key, None) for key in ("spark.sql.ansi.enabled",)} if session else {}
+    try:
+        yield
+    finally:
+        for key, value in kept.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)
+
+
+def run_dbt(s: Settings, args: Sequence[str], *, check: bool = True):
+    """Run a dbt command in this process; returns dbt's `dbtRunnerResult`.
+
+    With `check`, a failed command (an error or a failing test) raises DbtFailed naming the nodes.
+    """
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(dbt_env(s))
+    with _session_settings_kept():
+        result = dbtRunner().invoke(dbt_args(s, args))
+    if check and not result.success:
+        failed = [t.name for t in timings(result) if t.status in ("error", "fail", "runtime error")]
+        detail = f"failed: {', '.join(failed)}" if failed else str(result.exception or "see dbt's log")
+        raise DbtFailed(f"dbt {' '.join(args)}: {detail}")
+    return result
+
+
+def timings(result) -> list[NodeTiming]:
+    """Per-node timings of a dbt run/build/test result (empty for commands without nodes)."""
+    results = getattr(result.result, "results", None) or []
+    out = []
+    for r in results:
+        rows = (r.adapter_response or {}).get("rows_affected") if hasattr(r, "adapter_response") else None
+        out.append(
+            NodeTiming(r.node.name, r.node.resource_type, str(r.status), r.execution_time or 0.0, rows)
+        )
+    return out
+
+
+def cli(s: Settings, args: Sequence[str]) -> int:
+    """`f1 gold [DBT ARGS]`: dbt in this process (default `build`); `f1 gold env`: exports for plain dbt."""
+    args = list(args) or ["build"]
+    if args == ["env"]:
+        print(shell_exports(s), end="")
+        return 0
+    if args[0] not in OFFLINE_COMMANDS and s.dbt_target != "remote":
+        from streaming.spark import get_spark
+
+        # Start the session here, with a clear error if the metastore is down; dbt then reuses it.
+        get_spark(s, APP_NAME)
+    result = run_dbt(s, args, check=False)
+    return 0 if result.success else 1

@@ -1,0 +1,71 @@
+"""Helpers shared by tests that drive a simulated session through the streaming jobs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from streaming import topics
+from streaming.catalog import create_databases
+from streaming.contracts.registration import register_contracts
+from streaming.jobs import bronze, silver
+from streaming.simulator.race import RaceConfig
+from streaming.simulator.recording import read_recording
+from streaming.simulator.runner import KafkaSink, simulate
+from streaming.topics import TopicSpec, create_topics
+
+
+def drain(spark, settings, query, checkpoint, app_id, **options) -> None:
+    """Run bronze or silver available-now from `checkpoint` until it has drained its input."""
+    job = bronze if query == "bronze" else silver
+    job.start(
+        spark, settings, available_now=True, checkpoint=str(checkpoint), app_id=app_id, **options
+    ).awaitTermination()
+
+
+class RaceLanding:
+    """A simulated race landed in silver: its records go to a raw topic of this landing's own, then through
+    bronze and silver (available-now, in the tests' SparkSession).
+
+    Silver starts at the bronze version after the one current when the landing is made, so it reads this
+    landing's records only. Create the topics, contracts and databases first (idempotent).
+    """
+
+    def __init__(self, spark, settings, tmp: Path):
+        self.spark, self.settings, self.tmp = spark, settings, tmp
+        create_topics(settings)
+        self.schema_ids = register_contracts(settings)
+        create_databases(settings)
+        self.topic = f"g{uuid.uuid4().hex[:6]}.{topics.RAW_PROTOBUF}"
+        create_topics(settings, [TopicSpec(self.topic, 3, {})])
+        self.run = uuid.uuid4().hex[:6]
+        self.first_version = str(spark.sql(f"DESCRIBE HISTORY {bronze.TABLE} LIMIT 1").first().version + 1)
+
+    def simulate(self, config: RaceConfig, **options) -> tuple[dict, list]:
+        """Simulate the race as fast as possible into a recording (not Kafka): its truth and records."""
+        recording, truth_path = self.tmp / "race.f1rec", self.tmp / "truth.json"
+        simulate(
+            config, self.schema_ids, None, speed=0, recording=recording, truth_path=truth_path, **options
+        )
+        _, records = read_recording(recording)
+        return json.loads(truth_path.read_text()), list(records)
+
+    def land(self, records) -> None:
+        """Send `records` to this landing's topic, then drain bronze and silver (from their checkpoints)."""
+        s, tmp = self.settings, self.tmp
+        sink = KafkaSink(s.kafka_bootstrap_servers)
+        for record in records:  # the recording names the default raw topic; this landing has its own
+            topic = self.topic if record.topic == topics.RAW_PROTOBUF else record.topic
+            sink.send(topic, record.key, record.value)
+        sink.close()
+        drain(self.spark, s, "bronze", tmp / "bronze", f"bronze-{self.run}", subscribe=[self.topic])
+        drain(
+            self.spark,
+            s,
+            "silver",
+            tmp / "silver",
+            f"silver-{self.run}",
+            enriched_topic=None,
+            starting_version=self.first_version,
+        )

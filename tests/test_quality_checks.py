@@ -1,0 +1,113 @@
+"""The Great Expectations asset checks in Dagster, on real Delta tables: pass, fail, and block gold.
+
+The checks run as a Dagster job in a real temporary instance, with the code location's resources and the
+test platform's Spark. Good silver passes; silver with null keys fails with a blocking ERROR whose
+metadata names the failing expectations and their sample rows; and gold's automation condition does not
+rebuild gold while a parent's blocking check fails, then does once it passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from expectations import silver
+from f1_assets.gold.automation import gold_automation
+from f1_assets.keys import table_asset_key
+from f1_assets.quality.checks import expectation_checks
+from f1_assets.resources import resources_for
+from tests.quality_tables import NOW
+
+GOLD = dg.AssetKey(["gold", "quality_test_laps"])
+
+
+@pytest.fixture
+def instance(tmp_path):
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        yield instance
+
+
+def definitions(platform_settings, db: str, bad_table: str) -> dg.Definitions:
+    good, bad = f"{db}.dynamics", f"{db}.{bad_table}"
+    checks = expectation_checks(
+        "quality_test", {good: (silver.suite_for("dynamics"),), bad: (silver.suite_for("position"),)}
+    )
+
+    @dg.asset(
+        key=GOLD, deps=[table_asset_key(good), table_asset_key(bad)], automation_condition=gold_automation()
+    )
+    def gold_laps() -> None:
+        pass
+
+    return dg.Definitions(
+        assets=[dg.AssetSpec(table_asset_key(good)), dg.AssetSpec(table_asset_key(bad)), gold_laps],
+        asset_checks=[checks],
+        jobs=[
+            dg.define_asset_job(
+                "checks", selection=dg.AssetSelection.checks(checks), executor_def=dg.in_process_executor
+            )
+        ],
+        resources=resources_for(platform_settings, platform_settings.as_env()),
+    )
+
+
+def run_checks(defs, instance) -> tuple[bool, dict[str, dg.AssetCheckEvaluation]]:
+    # the window ends when the fixture's rows were written: the session fixture may be older than 15 minutes
+    config = {"ops": {"quality_test": {"config": {"window_end": NOW.isoformat()}}}}
+    result = defs.resolve_job_def("checks").execute_in_process(
+        instance=instance, run_config=config, raise_on_error=False
+    )
+    return result.success, {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+
+
+def gold_requested(defs, instance, cursor, at: dt.datetime):
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=cursor, evaluation_time=at
+    )
+    return result.get_num_requested(GOLD) == 1, result.cursor
+
+
+def test_checks_pass_fail_with_samples_and_block_gold(spark, platform_settings, quality_db, instance):
+    defs = definitions(platform_settings, quality_db, "position_null_keys")
+    now = dt.datetime.now(dt.UTC)
+    _, cursor = gold_requested(defs, instance, None, now)
+    tick = now + dt.timedelta(minutes=10)  # gold's cron has ticked by then
+    requested, cursor = gold_requested(defs, instance, cursor, tick)
+    assert not requested  # the tick alone: silver has not changed since
+
+    # silver changes, then its checks run on the new data
+    for key in (
+        table_asset_key(f"{quality_db}.dynamics"),
+        table_asset_key(f"{quality_db}.position_null_keys"),
+    ):
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    succeeded, evaluations = run_checks(defs, instance)
+    assert not succeeded  # a failed blocking check fails the run, after every check has reported
+
+    good, bad = evaluations["dynamics"], evaluations["position_null_keys"]
+    assert good.passed and good.metadata["rows_checked"].value == 50
+    assert not bad.passed and bad.severity == dg.AssetCheckSeverity.ERROR
+    assert "expect_column_values_to_not_be_null(event_id)" in bad.metadata["failing_expectations"].value
+    failures = {f["expectation"] + ":" + f.get("column", ""): f for f in bad.metadata["failures"].value}
+    null_ids = failures["expect_column_values_to_not_be_null:event_id"]
+    assert null_ids["unexpected_count"] == 2 and len(null_ids["sample_rows"]) == 2
+    assert defs.resolve_asset_graph().get_check_spec(bad.asset_check_key).blocking
+
+    # silver changed after the tick, but a parent's blocking check failed: gold is not rebuilt
+    requested, cursor = gold_requested(defs, instance, cursor, tick + dt.timedelta(seconds=30))
+    assert not requested
+
+    # the parent is fixed (its check passes on its latest data): gold rebuilds
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(
+            asset_key=bad.asset_key,
+            check_name=bad.check_name,
+            passed=True,
+            severity=dg.AssetCheckSeverity.ERROR,
+        )
+    )
+    requested, cursor = gold_requested(defs, instance, cursor, tick + dt.timedelta(seconds=60))
+    assert requested
