@@ -13,6 +13,8 @@ import time
 
 import dagster as dg
 import pytest
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
+from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatus, InstigatorType
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
@@ -126,6 +128,27 @@ def test_relaunches_after_a_failed_run_then_backs_off_then_gives_up(instance, en
     add_run(instance, dg.DagsterRunStatus.FAILURE)
     third = evaluate(instance, env)
     assert isinstance(third, dg.SkipReason) and "not relaunching" in third.skip_message
+
+
+def test_a_sensor_stopped_while_its_tick_ran_launches_nothing(instance, env):
+    # the daemon chose the running sensors before the user's stop; the tick must see the stop
+    origin = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("f1"), "__repository__")
+    instance.add_instigator_state(
+        InstigatorState(
+            origin.get_instigator_origin("silver_stream_keeper"),
+            InstigatorType.SENSOR,
+            InstigatorStatus.STOPPED,
+        )
+    )
+    result = evaluate(instance, env)
+    assert isinstance(result, dg.SkipReason) and "stopped" in result.skip_message
+
+
+def test_a_run_being_terminated_still_holds_the_stream():
+    canceling = RunView("r1", "CANCELING", created_at=0.0)
+    heartbeat = Heartbeat(owner=owner_tag("r1"), updated_at=100.0, process_alive=True)
+    decision = decide([canceling], heartbeat, 101.0, heartbeat_timeout_s=60, max_failures=3)
+    assert not decision.launch and "canceling" in decision.reason
 
 
 def test_a_starting_run_gets_time_to_write_its_first_heartbeat():

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 FAILURE_WINDOW_S = 1800.0
 BACKOFF_BASE_S = 15.0
 BACKOFF_MAX_S = 300.0
-ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+# CANCELING counts: a run being terminated still holds the stream until its process is gone.
+ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 
 import dagster as dg
+from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
 from f1_assets.resources import PlatformSettings
 from f1_assets.streaming.jobs import STREAM_JOBS, STREAM_TAG
@@ -80,11 +81,24 @@ def _end_dead_run(context, instance: dg.DagsterInstance, run_id: str, why: str, 
     context.log.warning(f"run {run_id} is dead: {why}; marked failed")
 
 
+def _stopped_since_tick_began(instance: dg.DagsterInstance, sensor_name: str) -> bool:
+    """Whether someone stopped this sensor while its tick was being evaluated.
+
+    The daemon picks the running sensors, then evaluates them; a sensor stopped in between still gets that
+    tick, and the usual "stop the sensor, then terminate the run" would have the tick relaunch the stream.
+    """
+    stopped = instance.all_instigator_state(
+        instigator_type=InstigatorType.SENSOR, instigator_statuses={InstigatorStatus.STOPPED}
+    )
+    return any(state.name == sensor_name for state in stopped)
+
+
 def stream_keeper(query: str) -> dg.SensorDefinition:
     job = STREAM_JOBS[query]
+    sensor_name = f"{query}_stream_keeper"
 
     @dg.sensor(
-        name=f"{query}_stream_keeper",
+        name=sensor_name,
         description=f"Keeps one run of {job.name} alive: launches it, heals a killed or crashed run.",
         job=job,
         minimum_interval_seconds=TICK_SECONDS,
@@ -107,8 +121,10 @@ def stream_keeper(query: str) -> dg.SensorDefinition:
             if decision.gave_up:
                 context.log.error(f"{query} stream: {decision.reason}")
             return dg.SkipReason(decision.reason)
+        if _stopped_since_tick_began(context.instance, sensor_name):
+            return dg.SkipReason("the sensor was stopped while this tick ran: not launching")
         context.log.info(f"{query} stream: {decision.reason}; launching a run")
-        return dg.RunRequest(tags={STREAM_TAG: query, "f1/launched_by": f"{query}_stream_keeper"})
+        return dg.RunRequest(tags={STREAM_TAG: query, "f1/launched_by": sensor_name})
 
     return keeper
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,23 +16,51 @@ from pathlib import Path
 from streaming.runtime import manager
 from streaming.settings import Settings
 
+# Ports the kernel hands out for `bind(0)` and outgoing connections. A port picked from that range and
+# bound minutes later (a stream's metrics exporter starts with the stream) can be taken meanwhile by a
+# Spark driver's random port or a client socket: measured, a Dagster stream run failing four times on
+# "address already in use". So platforms pick their ports below it.
+_DEFAULT_KERNEL_RANGE = (32768, 60999)
+_LOWEST_PORT = 10000
+_handed_out: set[int] = set()
 
-def free_port() -> int:
+
+def _kernel_port_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return _DEFAULT_KERNEL_RANGE
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port(successors: int = 0) -> int:
+    """A free loopback port (and its `successors` next ports) outside the kernel's ephemeral range, not
+    handed out before by this process."""
+    highest = _kernel_port_range()[0] - 1 - successors
+    if highest - _LOWEST_PORT < 1000:  # an unusual kernel range: let the kernel choose
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    while True:
+        port = random.randint(_LOWEST_PORT, highest)
+        ports = range(port, port + successors + 1)
+        if not _handed_out.intersection(ports) and all(map(_bindable, ports)):
+            _handed_out.update(ports)
+            return port
 
 
 def free_port_pair() -> int:
     """A free port whose successor is free too (the streaming exporters use METRICS_EXPORTER_PORT + 1)."""
-    while True:
-        port = free_port()
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
+    return free_port(successors=1)
 
 
 def ephemeral_env(state_dir: Path, **overrides: str) -> dict[str, str]:
