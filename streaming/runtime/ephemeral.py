@@ -42,16 +42,19 @@ def _bindable(port: int) -> bool:
             return False
 
 
+def _kernel_choice() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def free_port(successors: int = 0) -> int:
     """A free loopback port (and its `successors` next ports) outside the kernel's ephemeral range, not
     handed out before by this process."""
     highest = _kernel_port_range()[0] - 1 - successors
-    if highest - _LOWEST_PORT < 1000:  # an unusual kernel range: let the kernel choose
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
+    unusual_range = highest - _LOWEST_PORT < 1000  # then the kernel chooses
     while True:
-        port = random.randint(_LOWEST_PORT, highest)
+        port = _kernel_choice() if unusual_range else random.randint(_LOWEST_PORT, highest)
         ports = range(port, port + successors + 1)
         if not _handed_out.intersection(ports) and all(map(_bindable, ports)):
             _handed_out.update(ports)
