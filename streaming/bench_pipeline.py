@@ -48,6 +48,20 @@ def _silver_rows(spark, session_id: str) -> int:
     )
 
 
+def _time_shares(outcomes: list, total_s: float, label: str) -> dict[str, float]:
+    """Where silver's time went, summed over its micro-batches, as shares of `total_s`."""
+    steps: dict[str, float] = {}
+    for outcome in outcomes:
+        for step, seconds in outcome.step_seconds.items():
+            steps[step] = steps.get(step, 0.0) + seconds
+    return {f"{label}: {step}": seconds / total_s for step, seconds in steps.items()}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else 0.0
+
+
 def run_throughput(s: Settings, events: int) -> dict[str, float]:
     from streaming.bench import bench_kafka_consumer_perf_test
     from streaming.jobs import bronze, silver
@@ -75,12 +89,7 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
     if landed != sent.events:
         raise RuntimeError(f"silver holds {landed} of the {sent.events} events sent")
     pipeline = sent.events / (t2 - t0)
-    # where silver's time went, summed over its micro-batches
-    steps: dict[str, float] = {}
-    for outcome in outcomes:
-        for step, seconds in outcome.step_seconds.items():
-            steps[step] = steps.get(step, 0.0) + seconds
-    profile = {f"silver time share: {step}": seconds / (t2 - t1) for step, seconds in steps.items()}
+    profile = _time_shares(outcomes, t2 - t1, "silver time share")
     return {
         "preloaded events": float(sent.events),
         "kafka-consumer-perf-test (raw topic)": raw_rate,
@@ -137,14 +146,28 @@ def run_latency(s: Settings, seconds: int) -> dict[str, float]:
             spark.table(silver.table_name(event_type))
             .where((F.col("validated_at") >= F.lit(started)) & (F.col("event_time") >= F.lit(started)))
             .join(F.broadcast(commits), "validated_at")
-            .select(((F.col("committed_ns") - F.col("event_time_unix_ns")) / 1e6).alias("latency_ms"))
+            .select(
+                F.col("event_time_unix_ns").alias("event_ns"),
+                ((F.col("committed_ns") - F.col("event_time_unix_ns")) / 1e6).alias("latency_ms"),
+            )
         )
         latencies = part if latencies is None else latencies.unionByName(part)
     p50, p99 = latencies.approxQuantile("latency_ms", [0.5, 0.99], 0.001)
     stats = latencies.agg(F.count(F.lit(1)).alias("n"), F.max("latency_ms").alias("worst")).first()
+    # The first minute includes the queries' cold start; the second half of the run is the steady state.
+    second_half_ns = (started.timestamp() + seconds / 2) * 1e9
+    (steady_p99,) = latencies.where(F.col("event_ns") >= F.lit(second_half_ns)).approxQuantile(
+        "latency_ms", [0.99], 0.001
+    ) or [float("nan")]
+    batches = [o for o in outcomes if o.valid_total]
+    batch_seconds = [sum(o.step_seconds.values()) for o in batches]
     return {
         "events measured at nominal rate": float(stats.n),
         "p50 event-to-silver latency": p50,
         "p99 event-to-silver latency": p99,
         "max event-to-silver latency": stats.worst,
+        "p99 event-to-silver latency, second half of the run": steady_p99,
+        "silver batch time at nominal rate, median": _median(batch_seconds),
+        "silver rows per batch at nominal rate, median": _median([float(o.input_rows) for o in batches]),
+        **_time_shares(batches, sum(batch_seconds) or 1.0, "silver batch time share at nominal rate"),
     }
