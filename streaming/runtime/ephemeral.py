@@ -22,7 +22,12 @@ from streaming.settings import Settings
 # "address already in use". So platforms pick their ports below it.
 _DEFAULT_KERNEL_RANGE = (32768, 60999)
 _LOWEST_PORT = 10000
+# Spark's UI takes the next port when its own is taken, up to spark.port.maxRetries (16) times: a second
+# driver on the platform (the bronze and silver runs each have one) must not land on another service's port.
+SPARK_UI_RETRIES = 16
 _handed_out: set[int] = set()
+# Our own generator: a library seeding the global one must not make two platforms pick the same ports.
+_random = random.SystemRandom()
 
 
 def _kernel_port_range() -> tuple[int, int]:
@@ -54,7 +59,7 @@ def free_port(successors: int = 0) -> int:
     highest = _kernel_port_range()[0] - 1 - successors
     unusual_range = highest - _LOWEST_PORT < 1000  # then the kernel chooses
     while True:
-        port = _kernel_choice() if unusual_range else random.randint(_LOWEST_PORT, highest)
+        port = _kernel_choice() if unusual_range else _random.randint(_LOWEST_PORT, highest)
         ports = range(port, port + successors + 1)
         if not _handed_out.intersection(ports) and all(map(_bindable, ports)):
             _handed_out.update(ports)
@@ -89,7 +94,7 @@ def ephemeral_env(state_dir: Path, **overrides: str) -> dict[str, str]:
         "METASTORE_METRICS_PORT": str(free_port()),
         "NODE_EXPORTER_PORT": str(free_port()),
         "PUSHGATEWAY_URL": f"http://127.0.0.1:{free_port()}",
-        "SPARK_UI_PORT": str(free_port()),
+        "SPARK_UI_PORT": str(free_port(successors=SPARK_UI_RETRIES)),
         "SPARK_MASTER": "local[2]",
         "SPARK_DRIVER_MEMORY": "2g",
         "SPARK_SHUFFLE_PARTITIONS": "2",
