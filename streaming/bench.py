@@ -217,20 +217,23 @@ _UNITS = {
 }
 
 
+def _unit(name: str) -> str | None:
+    """The unit of a figure; the latency figures of a run with fewer cars have those of the nominal run."""
+    nominal = re.sub(r" with \d+ cars", " at nominal rate", re.sub(r", \d+ cars$", "", name))
+    return _UNITS.get(nominal)
+
+
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
+        unit = _unit(name)
         if "share" in name:
             print(f"{name}: {value:.0%}")
         elif name.endswith("micro-batches"):
             print(f"{name}: {value:.0f} batches")
         elif "ratio" in name:
             print(f"{name}: {value:.2f}")
-        elif name in _UNITS:
-            print(
-                f"{name}: {value:,.1f} {_UNITS[name]}"
-                if _UNITS[name] == "MB/s"
-                else f"{name}: {value:.0f} {_UNITS[name]}"
-            )
+        elif unit is not None:
+            print(f"{name}: {value:,.1f} {unit}" if unit in ("MB/s", "s") else f"{name}: {value:.0f} {unit}")
         else:
             print(f"{name}: {value:.0f} events/s")
 
@@ -253,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         "--latency-seconds", type=int, default=180, help="seconds at the nominal rate (pipeline benchmark)"
     )
     parser.add_argument(
+        "--floor-seconds",
+        type=int,
+        default=120,
+        help="seconds with two cars, the latency floor of a near-empty batch (pipeline benchmark)",
+    )
+    parser.add_argument(
         "--minutes", type=float, default=60, help="minutes of racing in silver (gold benchmark)"
     )
     parser.add_argument("--use-running", action="store_true", help="use the configured platform (make up)")
@@ -271,10 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.which in ("all", "kafka"):
             measured(run_kafka_benchmarks(settings, args.events, args.record_size))
         if args.which in ("all", "pipeline"):
-            from streaming.bench_pipeline import run_latency, run_throughput
+            from streaming.bench_pipeline import FLOOR_CARS, run_latency, run_throughput
 
             measured(run_throughput(settings, args.pipeline_events))
             measured(run_latency(settings, args.latency_seconds))
+            measured(run_latency(settings, args.floor_seconds, cars=FLOOR_CARS))
         if args.which in ("all", "gold"):
             from streaming.bench_gold import print_figures, run_gold_benchmark
 

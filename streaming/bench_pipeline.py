@@ -5,9 +5,13 @@
    drains bronze (available-now, one SparkSession, as `f1 stream run --available-now` does). Printed:
    each stage's rate, the pipeline's sustained rate (events over the time of both stages), and the ratio
    to the raw consume rate.
+   Also printed: Spark's own Kafka source reading the same topic into the `noop` sink, with a warm JVM:
+   the most any Spark query of the topic can do on this machine, whatever it computes.
 2. Latency: the simulator streams 50 cars at the nominal rate (real time) while bronze and silver run
    continuously with the configured trigger; each accepted event's latency is the time from its event
-   time to the commit of the silver batch that landed it. Printed: p50, p99 and max.
+   time to the commit of the silver batch that landed it. Printed: p50, p99 and max. Then the same with
+   two cars (110 events/s): micro-batches with next to no rows, i.e. the floor that the two queries' fixed
+   cost per batch sets, whatever the rate.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
         spark, s, available_now=True, app_id=f"bench-silver-{run}", on_outcome=outcomes.append
     ).awaitTermination()
     t2 = time.perf_counter()
+    spark_read_rate = _spark_kafka_read_rate(spark, s, sent.records_sent)
     landed = _silver_rows(spark, config.session_id)
     if landed != sent.events:
         raise RuntimeError(f"silver holds {landed} of the {sent.events} events sent")
@@ -97,12 +102,37 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
         "silver (bronze -> silver tables)": sent.events / (t2 - t1),
         "pipeline (kafka -> bronze -> silver, sustained)": pipeline,
         "pipeline ratio to kafka-consumer-perf-test": pipeline / raw_rate,
+        "spark kafka source alone (raw topic -> noop sink)": spark_read_rate,
+        "spark kafka source ratio to kafka-consumer-perf-test": spark_read_rate / raw_rate,
         "silver micro-batches": float(len(outcomes)),
         **profile,
     }
 
 
-def run_latency(s: Settings, seconds: int) -> dict[str, float]:
+def _spark_kafka_read_rate(spark, s: Settings, records: int) -> float:
+    """Records/s of one batch read of the raw topic into Spark's `noop` sink: the Kafka source alone."""
+    from streaming.security import spark_kafka_options
+
+    started = time.perf_counter()
+    (
+        spark.read.format("kafka")
+        .options(**spark_kafka_options(s))
+        .option("subscribe", topics.RAW_PROTOBUF)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+        .write.format("noop")
+        .mode("overwrite")
+        .save()
+    )
+    return records / (time.perf_counter() - started)
+
+
+NOMINAL_CARS = 50
+FLOOR_CARS = 2  # 110 events/s: batches with next to no rows
+
+
+def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str, float]:
     from pyspark.sql import functions as F
 
     from streaming.jobs import bronze, silver
@@ -121,7 +151,7 @@ def run_latency(s: Settings, seconds: int) -> dict[str, float]:
         ),
     ]
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "streaming.cli", "simulate", "--speed", "1", "--cars", "50", "--quiet"],
+        [sys.executable, "-m", "streaming.cli", "simulate", "--speed", "1", "--cars", str(cars), "--quiet"],
         cwd=PROJECT_ROOT,
         env={**os.environ, **s.as_env()},
         stdout=subprocess.DEVNULL,
@@ -161,13 +191,17 @@ def run_latency(s: Settings, seconds: int) -> dict[str, float]:
     ) or [float("nan")]
     batches = [o for o in outcomes if o.valid_total]
     batch_seconds = [sum(o.step_seconds.values()) for o in batches]
-    return {
-        "events measured at nominal rate": float(stats.n),
+    at = "at nominal rate" if cars == NOMINAL_CARS else f"with {cars} cars"
+    figures = {
+        f"events measured {at}": float(stats.n),
         "p50 event-to-silver latency": p50,
         "p99 event-to-silver latency": p99,
         "max event-to-silver latency": stats.worst,
         "p99 event-to-silver latency, second half of the run": steady_p99,
-        "silver batch time at nominal rate, median": _median(batch_seconds),
-        "silver rows per batch at nominal rate, median": _median([float(o.input_rows) for o in batches]),
-        **_time_shares(batches, sum(batch_seconds) or 1.0, "silver batch time share at nominal rate"),
+        f"silver batch time {at}, median": _median(batch_seconds),
+        f"silver rows per batch {at}, median": _median([float(o.input_rows) for o in batches]),
+        **_time_shares(batches, sum(batch_seconds) or 1.0, f"silver batch time share {at}"),
     }
+    if cars == NOMINAL_CARS:
+        return figures
+    return {name if at in name else f"{name}, {cars} cars": value for name, value in figures.items()}

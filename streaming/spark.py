@@ -55,6 +55,13 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         "spark.sql.streaming.checkpointLocation": s.spark_checkpoint_path,
         # RocksDB keeps streaming state (deduplication keys) off the JVM heap.
         "spark.sql.streaming.stateStore.providerClass": _ROCKSDB_STATE_STORE,
+        # A batch's state commit writes the changes it made (a changelog), not a new snapshot of the whole
+        # store; snapshots are taken in the background. Existing checkpoints switch over on restart.
+        "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+        # Queries of one application (bronze and silver in `f1 stream run`) each run in a pool of their
+        # own (streaming.jobs.start_with_trigger) and share the cores, rather than one query's tasks
+        # waiting behind every task the other has queued.
+        "spark.scheduler.mode": "FAIR",
     }
     return conf | cluster_conf(s) | object_storage_conf(s)
 

@@ -11,6 +11,7 @@ from streaming import topics
 from streaming.catalog import create_databases
 from streaming.contracts.registration import register_contracts
 from streaming.jobs import TxnAppId, bronze
+from streaming.jobs.appends import BatchAppends
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
@@ -83,7 +84,7 @@ def test_bronze_lands_every_record_once_with_decode_errors(platform_settings, sp
     assert spark.table(bronze.TABLE).count() == before
     replay = spark.table(bronze.TABLE).limit(5)
     # batch 0 was committed under this query's app id already
-    bronze.write_batch(s, replay, 0, TxnAppId(spark, app_id, checkpoint))
+    bronze.write_batch(s, replay, 0, BatchAppends(spark, TxnAppId(spark, app_id, checkpoint)))
     assert spark.table(bronze.TABLE).count() == before
 
     # A new checkpoint under the same query name is a new writer: its batches 0, 1, ... land (the raw

@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 
-def start_with_trigger(writer, default_seconds: float, *, available_now: bool, trigger_seconds: float | None):
-    """Start a stream writer: available-now (drain what is there, then stop) or every N seconds."""
+SCHEDULER_POOL = "spark.scheduler.pool"
+
+
+def start_with_trigger(
+    writer,
+    default_seconds: float,
+    *,
+    available_now: bool,
+    trigger_seconds: float | None,
+    spark=None,
+    pool: str | None = None,
+):
+    """Start a stream writer: available-now (drain what is there, then stop) or every N seconds.
+
+    With `pool` the query's jobs run in that fair-scheduler pool (spark.scheduler.mode=FAIR): queries of one
+    SparkSession then share the cores instead of queueing behind each other's tasks. The stream's thread
+    inherits the pool from the thread that starts it, so it is set around `start()` only.
+    """
     if available_now:
-        return writer.trigger(availableNow=True).start()
-    seconds = default_seconds if trigger_seconds is None else trigger_seconds
-    return writer.trigger(processingTime=f"{seconds} seconds").start()
+        writer = writer.trigger(availableNow=True)
+    else:
+        seconds = default_seconds if trigger_seconds is None else trigger_seconds
+        writer = writer.trigger(processingTime=f"{seconds} seconds")
+    if spark is None or pool is None:
+        return writer.start()
+    with scheduler_pool(spark, pool):
+        return writer.start()
+
+
+@contextlib.contextmanager
+def scheduler_pool(spark, pool: str) -> Iterator[None]:
+    """Run the block's Spark jobs (and threads it starts) in the fair-scheduler pool `pool`."""
+    context = spark.sparkContext
+    previous = context.getLocalProperty(SCHEDULER_POOL)
+    context.setLocalProperty(SCHEDULER_POOL, pool)
+    try:
+        yield
+    finally:
+        context.setLocalProperty(SCHEDULER_POOL, previous)
 
 
 class TxnAppId:

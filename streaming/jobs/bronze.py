@@ -3,7 +3,7 @@
 Decoding is vectorised Spark SQL plus our JVM function f1_protobuf_to_json (jvm/udf): the Protobuf topic is
 turned into the contract's JSON encoding, the JSON topic is taken as it is, and the envelope is read from
 that JSON with from_json. A record that cannot be decoded still lands, with `decode_error` set, and a copy
-goes to the DLQ topic. Writes are idempotent per micro-batch (Delta's txnAppId/txnVersion), so a restart
+goes to the DLQ topic. Writes are idempotent per micro-batch (`streaming.jobs.appends`), so a restart
 from the checkpoint never lands a batch twice.
 """
 
@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.jobs import TxnAppId, start_with_trigger
+from streaming.jobs.appends import BatchAppends
 from streaming.security import spark_kafka_options
 from streaming.settings import Settings
 
@@ -136,17 +137,11 @@ def decode(raw: DataFrame) -> DataFrame:
     )
 
 
-def write_batch(s: Settings, batch: DataFrame, batch_id: int, txn_app_id: TxnAppId | str) -> None:
+def write_batch(s: Settings, batch: DataFrame, batch_id: int, appends: BatchAppends) -> None:
     """One micro-batch: append to bronze idempotently, and copy undecodable records to the DLQ topic."""
     batch.persist()
     try:
-        (
-            batch.write.format("delta")
-            .mode("append")
-            .option("txnAppId", str(txn_app_id))
-            .option("txnVersion", batch_id)
-            .saveAsTable(TABLE)
-        )
+        appends.append(batch, TABLE, batch_id)
         bad = batch.where(F.col("decode_error").isNotNull())
         if not bad.isEmpty():  # at-least-once: a replayed batch may copy a record to the DLQ again
             (
@@ -190,13 +185,18 @@ def start(
     "latest" (only what comes after the start, as the latency benchmark wants).
     """
     checkpoint = checkpoint or f"{s.spark_checkpoint_path}/{app_id}"
-    txn_app_id = TxnAppId(spark, app_id, checkpoint)
+    appends = BatchAppends(spark, TxnAppId(spark, app_id, checkpoint))
     writer = (
         decode(read_raw(spark, s, subscribe, starting_offsets=starting_offsets))
         .writeStream.queryName(app_id)
         .option("checkpointLocation", checkpoint)
-        .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, txn_app_id))
+        .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, appends))
     )
     return start_with_trigger(
-        writer, s.stream_trigger_seconds, available_now=available_now, trigger_seconds=trigger_seconds
+        writer,
+        s.stream_trigger_seconds,
+        available_now=available_now,
+        trigger_seconds=trigger_seconds,
+        spark=spark,
+        pool=QUERY_NAME,
     )

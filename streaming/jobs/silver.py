@@ -12,8 +12,8 @@ The query streams `bronze.telemetry` (a Delta source) and, per micro-batch:
 2. joins each event with its session context (`streaming.jobs.sessions`) and validates it
    (`streaming.jobs.validation`): a record that breaks a rule goes to `silver.quarantine` with the reason;
 3. sends the accepted events, enriched, to the `f1.telemetry.enriched` topic (Protobuf, registered);
-4. appends them to `silver.<event_type>`, each table with Delta's txnAppId/txnVersion, so a batch replayed
-   after a crash is never written twice; then saves the session watermarks for the next batch.
+4. appends them to `silver.<event_type>`, idempotently per table (`streaming.jobs.appends`), so a batch
+   replayed after a crash is never written twice; then saves the session watermarks for the next batch.
 
 Kafka gets the enriched events before the Delta commits: a crash in between re-sends them (at least once,
 `event_id` identifies them) rather than losing them. Every step is a column expression in the JVM.
@@ -32,7 +32,8 @@ from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF
-from streaming.jobs import TxnAppId, bronze, sessions, start_with_trigger
+from streaming.jobs import SCHEDULER_POOL, TxnAppId, bronze, sessions, start_with_trigger
+from streaming.jobs.appends import BatchAppends
 from streaming.jobs.silver_schema import CONTEXT_COLUMNS, EVENT_TYPES, payload_fields, table_columns
 from streaming.jobs.validation import NS_PER_S, payload_column, validate
 from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_watermarks, stream_key
@@ -230,7 +231,7 @@ class SilverBatch:
         on_outcome: Callable[[BatchOutcome], None] | None = None,
     ):
         self.spark, self.s = spark, s
-        self.txn_app_id = TxnAppId(spark, app_id, checkpoint)
+        self.appends = BatchAppends(spark, TxnAppId(spark, app_id, checkpoint))
         self.sessions_topic, self.enriched_topic = sessions_topic, enriched_topic
         self.on_outcome = on_outcome
         self.store = WatermarkStore(spark, f"{checkpoint}/session_watermarks")
@@ -335,8 +336,11 @@ class SilverBatch:
             batch.unpersist()
 
     def _describe(self, batch_id: int, step: str) -> None:
-        """Name the Spark jobs of this thread's next step, as the Spark UI shows them."""
-        self.spark.sparkContext.setJobDescription(f"{QUERY_NAME} batch {batch_id}: {step}")
+        """Name the Spark jobs of this thread's next step, as the Spark UI shows them, and keep them in
+        silver's scheduler pool (the parallel appends run in threads that do not inherit it)."""
+        context = self.spark.sparkContext
+        context.setJobDescription(f"{QUERY_NAME} batch {batch_id}: {step}")
+        context.setLocalProperty(SCHEDULER_POOL, QUERY_NAME)
 
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         spark = self.spark
@@ -463,20 +467,13 @@ class SilverBatch:
 
     def _append_all(self, writes: list[tuple[str, DataFrame]], batch_id: int) -> None:
         """Append to each table idempotently; tables are independent, so their commits overlap."""
-        app_id = str(self.txn_app_id)
 
         def append(item: tuple[str, DataFrame]) -> None:
             table, frame = item
             self._describe(batch_id, f"append to {table}")
-            (
-                # one task: a file per car partition, not one per car and cached partition
-                frame.coalesce(1)
-                .write.format("delta")
-                .mode("append")
-                .option("txnAppId", f"{app_id}:{table}")
-                .option("txnVersion", batch_id)
-                .saveAsTable(table)
-            )
+            # one task: a file per car partition, not one per car and cached partition
+            txn_app_id = f"{self.appends.app_id}:{table}"
+            self.appends.append(frame.coalesce(1), table, batch_id, txn_app_id=txn_app_id)
 
         with ThreadPoolExecutor(max_workers=max(1, self.s.silver_parallel_writes)) as pool:
             list(pool.map(append, writes))
@@ -534,5 +531,10 @@ def start(
         .foreachBatch(handler)
     )
     return start_with_trigger(
-        writer, s.stream_trigger_seconds, available_now=available_now, trigger_seconds=trigger_seconds
+        writer,
+        s.stream_trigger_seconds,
+        available_now=available_now,
+        trigger_seconds=trigger_seconds,
+        spark=spark,
+        pool=QUERY_NAME,
     )
