@@ -28,5 +28,7 @@ LOCATION '${DELTA_STORAGE_PATH}/bronze/telemetry'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'true',
+  -- a checkpoint rebuilds the table's state inside the committing micro-batch: every 50th commit, not 10th
+  'delta.checkpointInterval' = '50',
   'delta.enableChangeDataFeed' = 'false'
 );

@@ -37,6 +37,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/position'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
+  'delta.checkpointInterval' = '50',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
@@ -75,6 +76,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/dynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
+  'delta.checkpointInterval' = '50',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
@@ -113,6 +115,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/power_unit'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
+  'delta.checkpointInterval' = '50',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
@@ -150,6 +153,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/tire'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
+  'delta.checkpointInterval' = '50',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
@@ -185,6 +189,7 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/aerodynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
+  'delta.checkpointInterval' = '50',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );
 
@@ -223,5 +228,6 @@ LOCATION '${DELTA_STORAGE_PATH}/silver/system'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
+  'delta.checkpointInterval' = '50',
   'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
 );

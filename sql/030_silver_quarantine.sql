@@ -23,4 +23,4 @@ CREATE TABLE IF NOT EXISTS silver.quarantine (
 USING delta
 PARTITIONED BY (session_date)
 LOCATION '${DELTA_STORAGE_PATH}/silver/quarantine'
-TBLPROPERTIES ('delta.appendOnly' = 'true');
+TBLPROPERTIES ('delta.appendOnly' = 'true', 'delta.checkpointInterval' = '50');

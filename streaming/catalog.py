@@ -20,9 +20,37 @@ def render_sql(s: Settings, text: str) -> list[str]:
     return [stmt.strip() for stmt in re.split(r";[ \t]*$", "\n".join(lines), flags=re.M) if stmt.strip()]
 
 
+_CREATED_TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS\s+([\w.]+)", re.I)
+_TABLE_PROPERTIES = re.compile(r"\bTBLPROPERTIES\s*\((.*)\)\s*$", re.S | re.I)
+_PROPERTY = re.compile(r"'([^']+)'\s*=\s*'([^']*)'")
+
+
+def declared_properties(statement: str) -> tuple[str, dict[str, str]] | None:
+    """(table, its TBLPROPERTIES) of a CREATE TABLE statement; None for any other statement."""
+    table, properties = _CREATED_TABLE.match(statement), _TABLE_PROPERTIES.search(statement)
+    if table is None or properties is None:
+        return None
+    return table.group(1), dict(_PROPERTY.findall(properties.group(1)))
+
+
+def apply_declared_properties(spark, table: str, declared: dict[str, str]) -> dict[str, str]:
+    """Set the declared properties that `table` (made by an earlier release) lacks; returns those set.
+
+    Only when one differs: a property change is a metadata commit, which fails a stream's concurrent
+    append to the table (it is retried once the query restarts).
+    """
+    current = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    changed = {key: value for key, value in declared.items() if current.get(key) != value}
+    if changed:
+        pairs = ", ".join(f"'{key}' = '{value}'" for key, value in changed.items())
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})")
+    return changed
+
+
 def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
     """Apply every sql/*.sql file in order: databases first, then tables. Idempotent.
 
+    A table that exists already gets the properties its DDL declares now (a new release may tune them).
     Uses `spark` if given, else this process' SparkSession (made if there is none).
     """
     from streaming.spark import get_spark
@@ -31,4 +59,7 @@ def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
     for path in sorted(SQL_DIR.glob("*.sql")):
         for statement in render_sql(s, path.read_text()):
             spark.sql(statement)
+            declared = declared_properties(statement)
+            if declared is not None:
+                apply_declared_properties(spark, *declared)
     return DATABASES
