@@ -211,6 +211,7 @@ _UNITS = {
     "p99 event-to-silver latency": "ms",
     "max event-to-silver latency": "ms",
     "p99 event-to-silver latency, second half of the run": "ms",
+    "bronze batch time at nominal rate, median": "s",
     "silver batch time at nominal rate, median": "s",
     "silver rows per batch at nominal rate, median": "rows",
     "simulator produce throughput": "MB/s",

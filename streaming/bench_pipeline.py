@@ -163,6 +163,10 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
     finally:
         simulator.terminate()
         simulator.wait(60)
+        # bronze's micro-batches with rows (the last 100 Spark keeps): how long one takes at this rate
+        bronze_batches = [
+            p["durationMs"]["triggerExecution"] / 1000 for p in queries[0].recentProgress if p["numInputRows"]
+        ]
         for query in queries:
             query.stop()
     # each accepted event: from its event time to the commit of the silver batch that landed it
@@ -198,6 +202,7 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
         "p99 event-to-silver latency": p99,
         "max event-to-silver latency": stats.worst,
         "p99 event-to-silver latency, second half of the run": steady_p99,
+        f"bronze batch time {at}, median": _median(bronze_batches),
         f"silver batch time {at}, median": _median(batch_seconds),
         f"silver rows per batch {at}, median": _median([float(o.input_rows) for o in batches]),
         **_time_shares(batches, sum(batch_seconds) or 1.0, f"silver batch time share {at}"),
