@@ -5,8 +5,9 @@
    drains bronze (available-now, one SparkSession, as `f1 stream run --available-now` does). Printed:
    each stage's rate, the pipeline's sustained rate (events over the time of both stages), and the ratio
    to the raw consume rate.
-   Also printed: Spark's own Kafka source reading the same topic into the `noop` sink, with a warm JVM:
-   the most any Spark query of the topic can do on this machine, whatever it computes.
+   Also printed, with a warm JVM: Spark's own Kafka source reading the same topic into the `noop` sink,
+   the most any Spark query of the topic can do on this machine, and the same read with bronze's
+   decoding (nothing written), the most any pipeline that decodes the records can do.
 2. Latency: the simulator streams 50 cars at the nominal rate (real time) while bronze and silver run
    continuously with the configured trigger; each accepted event's latency is the time from its event
    time to the commit of the silver batch that landed it. Printed: p50, p99 and max. Then the same with
@@ -89,7 +90,7 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
         spark, s, available_now=True, app_id=f"bench-silver-{run}", on_outcome=outcomes.append
     ).awaitTermination()
     t2 = time.perf_counter()
-    spark_read_rate = _spark_kafka_read_rate(spark, s, sent.records_sent)
+    spark_read_rate, decode_rate = _spark_read_rates(spark, s, sent.records_sent)
     landed = _silver_rows(spark, config.session_id)
     if landed != sent.events:
         raise RuntimeError(f"silver holds {landed} of the {sent.events} events sent")
@@ -104,28 +105,32 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
         "pipeline ratio to kafka-consumer-perf-test": pipeline / raw_rate,
         "spark kafka source alone (raw topic -> noop sink)": spark_read_rate,
         "spark kafka source ratio to kafka-consumer-perf-test": spark_read_rate / raw_rate,
+        "bronze decoding alone (raw topic -> decoded rows -> noop sink)": decode_rate,
         "silver micro-batches": float(len(outcomes)),
         **profile,
     }
 
 
-def _spark_kafka_read_rate(spark, s: Settings, records: int) -> float:
-    """Records/s of one batch read of the raw topic into Spark's `noop` sink: the Kafka source alone."""
+def _spark_read_rates(spark, s: Settings, records: int) -> tuple[float, float]:
+    """Records/s of batch reads of the raw topic into Spark's `noop` sink: the Kafka source alone, and with
+    bronze's decoding (nothing written). Ceilings of any pipeline of this topic on this machine."""
+    from streaming.jobs import bronze
     from streaming.security import spark_kafka_options
 
-    started = time.perf_counter()
-    (
+    def rate(frame) -> float:
+        started = time.perf_counter()
+        frame.write.format("noop").mode("overwrite").save()
+        return records / (time.perf_counter() - started)
+
+    raw = (
         spark.read.format("kafka")
         .options(**spark_kafka_options(s))
         .option("subscribe", topics.RAW_PROTOBUF)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")
         .load()
-        .write.format("noop")
-        .mode("overwrite")
-        .save()
     )
-    return records / (time.perf_counter() - started)
+    return rate(raw), rate(bronze.decode(raw))
 
 
 NOMINAL_CARS = 50
