@@ -224,3 +224,28 @@ def test_every_event_type_checks_its_rules_in_reasons_order(spark):
         codes = [code for _, code, _ in rules([SCHEMA_ID], event_type)]
         assert codes == sorted(codes, key=REASONS.index)
         assert {"missing_field", "out_of_range", "late"} <= set(codes)
+
+
+def test_rows_silver_may_hold_already_are_looked_up(spark):
+    """Copies the state store cannot vouch for: past its horizon, ingested before silver's newest row at the
+    start, or with an event time silver may have accepted before the start (a copy sharing a micro-batch
+    with the original, whichever of the two the deduplication keeps)."""
+    s_ = 10**9
+    start = dt.datetime(2026, 8, 29, 12, tzinfo=dt.UTC)
+    start_ns = int(start.timestamp()) * s_
+    high_water_us = start_ns // 1000
+    rows = [  # (name, ingested, event time)
+        ("live", start + dt.timedelta(seconds=90), start_ns + 89 * s_),
+        ("replayed batch", start - dt.timedelta(seconds=5), start_ns - 6 * s_),
+        ("replayed copy", start + dt.timedelta(seconds=30), start_ns - 600 * s_),
+        ("within the tolerance", start + dt.timedelta(seconds=30), start_ns + 59 * s_),
+        ("past the horizon", start + dt.timedelta(hours=2), start_ns + 60 * s_),
+    ]
+    frame = spark.createDataFrame(rows, "name STRING, ingested_at TIMESTAMP, event_time_unix_ns BIGINT")
+
+    def looked_up(high_water: int | None) -> set[str]:
+        needs = silver.needs_silver_lookup(1800 * s_, high_water, 60 * s_)
+        return {r.name for r in frame.where(needs).collect()}
+
+    assert looked_up(high_water_us) == {r[0] for r in rows} - {"live"}
+    assert looked_up(None) == {"past the horizon"}  # silver is empty: only the horizon applies

@@ -5,10 +5,10 @@ The query streams `bronze.telemetry` (a Delta source) and, per micro-batch:
 1. drops duplicates on `event_id` with Spark's state store (`dropDuplicatesWithinWatermark`, watermark on
    bronze's ingestion time, so no record is ever "late" to Spark itself and dropped silently). The state
    lives in the checkpoint and survives restarts; it forgets a key after SILVER_DEDUP_HORIZON_MINUTES.
-   Records older than that horizon when they arrive (a session replayed hours later), and records bronze
-   ingested before silver's newest row when the query started (a new checkpoint's empty state store, a
-   replayed batch), are checked against the silver tables themselves (a join pruned to their sessions
-   and event-time range);
+   Records older than that horizon when they arrive (a session replayed hours later), and records that
+   may repeat what silver held when the query started (a new checkpoint's empty state store, a replayed
+   batch: `needs_silver_lookup`), are checked against the silver tables themselves (a join pruned to
+   their sessions and event-time range);
 2. joins each event with its session context (`streaming.jobs.sessions`) and validates it
    (`streaming.jobs.validation`): a record that breaks a rule goes to `silver.quarantine` with the reason;
 3. sends the accepted events, enriched, to the `f1.telemetry.enriched` topic (Protobuf, registered);
@@ -55,6 +55,28 @@ def dedup_key() -> Column:
     return F.when(has_id, F.col("event_id")).otherwise(
         F.concat_ws(":", "kafka_topic", "kafka_partition", "kafka_offset")
     )
+
+
+def needs_silver_lookup(horizon_ns: int, high_water_us: int | None, tolerance_ns: int) -> Column:
+    """Rows the state store cannot vouch for, so looked up in the silver tables and the quarantine.
+
+    - older than the state store's horizon when they reached bronze (it has forgotten their key);
+    - ingested before silver's newest row when the query started (`high_water_us`): a replayed batch,
+      or a new checkpoint's empty state store;
+    - whose event time is no later than that newest row plus the future tolerance: a copy ingested after
+      the start of an event that silver accepted before it. Silver accepts an event only if its time is
+      within the tolerance of its Kafka timestamp, so every event silver held at the start is below this
+      bound. The state store alone misses such a copy when it shares a micro-batch with the older copy:
+      `dropDuplicatesWithinWatermark` keeps either one, and only the older one would have been looked up.
+    """
+    needs = (F.unix_micros("ingested_at") * 1000 - F.col("event_time_unix_ns")) > F.lit(horizon_ns)
+    if high_water_us is not None:
+        needs = (
+            needs
+            | (F.unix_micros("ingested_at") <= F.lit(high_water_us))
+            | (F.col("event_time_unix_ns") <= F.lit(high_water_us * 1000 + tolerance_ns))
+        )
+    return needs
 
 
 def deduplicated(bronze_rows: DataFrame, horizon_s: int) -> DataFrame:
@@ -276,20 +298,18 @@ class SilverBatch:
     # steps -------------------------------------------------------------------------------------------------
 
     def _silver_high_water_us(self) -> int | None:
-        """The newest `validated_at` in silver when this query started, in Unix microseconds (None: empty).
+        """When silver last landed a row before this query started, in Unix microseconds (None: empty).
 
-        A bronze row ingested before it may already be in silver whatever the state store says: the
-        query may be starting over with a new checkpoint (an empty state store), or replaying a batch
-        that crashed after some tables committed. Those rows are looked up in silver. Read once per
-        query start (one column's maximum per table; `validated_at` is a data-skipping stats column).
+        The newest `validated_at` of the event tables and `quarantined_at` of the quarantine: what
+        `needs_silver_lookup` bounds the rows the state store cannot vouch for with. Read once per query
+        start (one column's maximum per table; both are data-skipping stats columns).
         """
         if self._high_water is None:
+            stamps = [(table_name(t), "validated_at") for t in EVENT_TYPES]
+            stamps.append((QUARANTINE_TABLE, "quarantined_at"))
             newest = [
-                self.spark.table(table_name(t))
-                .agg(F.unix_micros(F.max("validated_at")).alias("us"))
-                .first()
-                .us
-                for t in EVENT_TYPES
+                self.spark.table(table).agg(F.unix_micros(F.max(column)).alias("us")).first().us
+                for table, column in stamps
             ]
             self._high_water = (max((us for us in newest if us is not None), default=None),)
         return self._high_water[0]
@@ -346,12 +366,7 @@ class SilverBatch:
         spark = self.spark
         clock = time.perf_counter()
         self._describe(batch_id, "read and summarise")
-        # Rows the state store cannot vouch for: older than its horizon when they arrived, or ingested
-        # before silver's newest row when this query started.
-        is_old = (F.unix_micros("ingested_at") * 1000 - F.col("event_time_unix_ns")) > self.horizon_ns
-        high_water_us = self._silver_high_water_us()
-        if high_water_us is not None:
-            is_old = is_old | (F.unix_micros("ingested_at") <= F.lit(high_water_us))
+        is_old = needs_silver_lookup(self.horizon_ns, self._silver_high_water_us(), self.tolerance_ns)
         summary = (
             batch.groupBy("session_id", "schema_id")
             .agg(
