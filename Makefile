@@ -13,6 +13,8 @@ NOTEBOOK_PORT ?= 8888
 SERVICE ?=
 
 JVM_POMS := jvm/pom.xml $(wildcard jvm/*/pom.xml)
+# Our own Spark functions are built from source, and carry the JSON Schemas they check records against.
+JVM_SOURCES := $(shell find jvm/udf/src -type f 2>/dev/null) $(wildcard schemas/*.json)
 JVM_STAMP := jvm/lib/.installed
 # docker-compose.yml's validator (compose-go), for machines without the `docker compose` plugin.
 COMPOSE_CHECK := scripts/compose-check/bin/compose-check
@@ -33,7 +35,7 @@ $(PY_STAMP): pyproject.toml uv.lock
 	@touch $@
 
 # Jars from Maven Central only: jvm/settings.xml blocks the extra repositories some poms declare.
-$(JVM_STAMP): $(JVM_POMS) jvm/settings.xml
+$(JVM_STAMP): $(JVM_POMS) $(JVM_SOURCES) jvm/settings.xml
 	rm -rf jvm/lib
 	$(MVN) -B -q -s jvm/settings.xml -f jvm/pom.xml $(MVN_ARGS) package
 	@touch $@

@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS bronze.telemetry (
   raw_value BINARY,
   encoding STRING NOT NULL COMMENT 'protobuf or json, from the topic',
   schema_id INT COMMENT 'from the Confluent wire-format header',
-  decode_error STRING COMMENT 'null when the record decoded',
+  decode_error STRING COMMENT 'why the record cannot be read as its contract says (null: it can); see decode_reason',
   event_id STRING,
   session_id STRING,
   car_number INT,
@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS bronze.telemetry (
   sequence BIGINT,
   payload_json STRING COMMENT 'the payload object as JSON (JSON encoding of the contract)',
   ingested_at TIMESTAMP NOT NULL,
-  session_date DATE NOT NULL COMMENT 'UTC date of the event (of the Kafka timestamp when undecodable)'
+  session_date DATE NOT NULL COMMENT 'UTC date of the event (of the Kafka timestamp when undecodable)',
+  decode_reason STRING COMMENT 'reason code of decode_error (streaming/jobs/validation.py REASONS): undecodable, schema_violation, event_type_mismatch, out_of_range, batch_failed'
 )
 USING delta
 PARTITIONED BY (session_date, event_type)

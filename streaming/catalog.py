@@ -47,10 +47,46 @@ def apply_declared_properties(spark, table: str, declared: dict[str, str]) -> di
     return changed
 
 
+_COLUMN_LINE = re.compile(
+    r"^\s+(\w+)\s+([A-Z][A-Z0-9_(), ]*?)(\s+NOT NULL)?(?:\s+COMMENT\s+'((?:[^']|'')*)')?,?$"
+)
+
+
+def declared_columns(statement: str) -> list[tuple[str, str, bool, str]]:
+    """(name, type, nullable, comment) of the columns a CREATE TABLE statement declares, in order."""
+    if _CREATED_TABLE.match(statement) is None or "(" not in statement:
+        return []
+    body = statement[statement.index("(") + 1 : statement.index("\n)")]
+    columns = []
+    for line in body.splitlines():
+        match = _COLUMN_LINE.match(line)
+        if match:
+            name, type_, not_null, comment = match.groups()
+            columns.append((name, type_.strip(), not_null is None, (comment or "").replace("''", "'")))
+    return columns
+
+
+def add_declared_columns(spark, table: str, declared: list[tuple[str, str, bool, str]]) -> list[str]:
+    """Add the nullable columns the DDL declares that `table` (made by an earlier release) lacks.
+
+    Returns their names. A NOT NULL column cannot be added to rows that exist: a release adds nullable ones.
+    """
+    existing = {field.name.lower() for field in spark.table(table).schema.fields}
+    missing = [c for c in declared if c[0].lower() not in existing and c[2]]
+    if missing:
+        columns = ", ".join(
+            f"{name} {type_}" + (" COMMENT '" + comment.replace("'", "\\'") + "'" if comment else "")
+            for name, type_, _, comment in missing
+        )
+        spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({columns})")
+    return [name for name, *_ in missing]
+
+
 def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
     """Apply every sql/*.sql file in order: databases first, then tables. Idempotent.
 
-    A table that exists already gets the properties its DDL declares now (a new release may tune them).
+    A table that exists already gets the properties and the nullable columns its DDL declares now (a new
+    release may tune them, or add a column).
     Uses `spark` if given, else this process' SparkSession (made if there is none).
     """
     from streaming.spark import get_spark
@@ -62,4 +98,5 @@ def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
             declared = declared_properties(statement)
             if declared is not None:
                 apply_declared_properties(spark, *declared)
+                add_declared_columns(spark, declared[0], declared_columns(statement))
     return DATABASES

@@ -206,6 +206,9 @@ def cmd_stream_status(s: Settings, args) -> int:
             f"  batch {q['batch_id']}  {q.get('input_rows') or 0} rows  {rate:,.0f} rows/s"
             f"  last batch {q.get('batch_duration_ms')} ms"
         )
+        if q.get("restarts"):  # failing: restarted since its last progress (in this process or by Dagster)
+            restarts, error = q["restarts"], q.get("last_error")
+            print(f"          {restarts} restarts since its last progress; last error: {error}")
         if name != "silver" or not alive:
             continue
         metrics = scrape(runner.metrics_port(s, (name,))) or scrape(s.metrics_exporter_port)

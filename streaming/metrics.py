@@ -195,6 +195,10 @@ class StreamMetrics:
             "f1_stream_starts_total", "Times the query started in this process (a restart adds one)."
         )
         self.last_batch_id = gauge("f1_last_batch_id", "Id of the query's last completed micro-batch.")
+        self.batches_set_aside = counter(
+            "f1_batches_set_aside_total",
+            "Micro-batches that kept failing and whose records were set aside (reason batch_failed).",
+        )
 
     # --- Fed by the jobs -------------------------------------------------------------------------------
 
@@ -235,6 +239,11 @@ class StreamMetrics:
             self.quarantined_records.labels(query, reason).inc(reasons.get(reason, 0))
         for quantile, seconds in (lag_seconds or {}).items():
             self.streaming_lag.labels(query, quantile).set(seconds)
+
+    def batch_set_aside(self, query: str) -> None:
+        """A batch of `query` kept failing; its records went to quarantine as batch_failed."""
+        self._ensure_series(query)
+        self.batches_set_aside.labels(query).inc()
 
     # --- Fed by MetricsListener (plain values, so that the logic is testable without Spark) ------------
 
@@ -315,7 +324,7 @@ class StreamMetrics:
             self._queries.add(query)
         for outcome in OUTCOMES:
             self.records.labels(query, outcome)
-        for labelled in (self.input_rows, self.batches, self.stream_starts):
+        for labelled in (self.input_rows, self.batches, self.stream_starts, self.batches_set_aside):
             labelled.labels(query)
 
 

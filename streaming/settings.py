@@ -644,6 +644,12 @@ VARIABLES: list[Variable] = [
             _positive_int,
             "Silver tables a micro-batch appends to at once (their Delta commits overlap).",
         ),
+        (
+            "STREAM_BATCH_TRIES",
+            "3",
+            _positive_int,
+            "Tries of a failing micro-batch before its records are set aside in quarantine as batch_failed.",
+        ),
     ),
     *_vars(
         "dbt, Dagster and monitoring",
@@ -798,6 +804,7 @@ class Settings:
     silver_allowed_lateness_seconds: int
     silver_future_tolerance_seconds: int
     silver_parallel_writes: int
+    stream_batch_tries: int
     dbt_target: str
     dagster_port: int
     dagster_ui_url: str

@@ -206,6 +206,9 @@ FUNCTIONS = (
     # (raw_value BINARY, encoding STRING, context_json STRING, validated_time_unix_ns BIGINT, schema_id INT):
     # the Confluent-framed EnrichedTelemetryEvent silver re-streams, or NULL if the input is not valid.
     ("f1_enriched_protobuf", "io.f1telemetry.spark.EnrichToProtobuf", "binary"),
+    # (text STRING): NULL when the text keeps the registered TelemetryEvent JSON Schema (one payload of the
+    # oneof included), else the first violation with its JSON path; "not valid JSON ..." for no JSON at all.
+    ("f1_telemetry_json_violation", "io.f1telemetry.spark.TelemetryJsonViolation", "string"),
 )
 
 

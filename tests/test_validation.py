@@ -10,14 +10,15 @@ import pytest
 from streaming.catalog import create_databases
 from streaming.jobs import silver
 from streaming.jobs.silver_schema import EVENT_TYPES, EVENTS_DDL_PATH, render_event_tables_ddl, table_columns
-from streaming.jobs.validation import REASONS, validate
+from streaming.jobs.validation import REASONS, SchemaIds, validate
 
 SCHEMA_ID = 7
 START_NS = 1_788_000_000_000_000_000
 T0 = START_NS + 600 * 10**9  # ten minutes into the session
 COLUMNS = (
-    "decode_error STRING, schema_id INT, event_id STRING, session_id STRING, car_number INT, "
-    "event_type STRING, event_time_unix_ns BIGINT, producer_time_unix_ns BIGINT, sequence BIGINT, "
+    "decode_error STRING, decode_reason STRING, schema_id INT, event_id STRING, session_id STRING, "
+    "car_number INT, event_type STRING, event_time_unix_ns BIGINT, producer_time_unix_ns BIGINT, "
+    "sequence BIGINT, "
     "payload_json STRING, kafka_timestamp TIMESTAMP, event_time TIMESTAMP, session_date DATE, "
     "encoding STRING, kafka_topic STRING, kafka_partition INT, kafka_offset BIGINT, raw_value BINARY, "
     "ingested_at TIMESTAMP, in_silver BOOLEAN, "
@@ -81,6 +82,7 @@ def event(event_type: str = "dynamics", payload: dict | None = None, **changes) 
     ts = dt.datetime.fromtimestamp(T0 / 1e9, dt.UTC)
     row = {
         "decode_error": None,
+        "decode_reason": None,
         "schema_id": SCHEMA_ID,
         "event_id": f"id-{event_type}",
         "session_id": "monza-test",
@@ -161,12 +163,54 @@ def test_valid_events_of_every_type_pass(spark):
         (event(event_time_unix_ns=T0 + 3 * 3600 * 10**9), "future_timestamp", "after the Kafka timestamp"),
         (event(event_time_unix_ns=START_NS - 2 * 3600 * 10**9), "before_session", "before the session"),
         (event(event_time_unix_ns=T0 - 121 * 10**9), "late", "watermark"),
+        # bronze's verdicts keep their own codes
+        (
+            event(decode_error="$.x: unknown field", decode_reason="schema_violation"),
+            "schema_violation",
+            "$.x",
+        ),
+        (
+            event(decode_error="envelope event_type", decode_reason="event_type_mismatch"),
+            "event_type_mismatch",
+            "",
+        ),
+        (event(decode_error="batch failed: boom", decode_reason="batch_failed"), "batch_failed", "boom"),
+        # the limits of the types: the contract's ranges exclude them, and nothing overflows
+        (event(event_time_unix_ns=-(2**63)), "out_of_range", "outside [2000-01-01"),
+        (event(event_time_unix_ns=2**63 - 1), "out_of_range", "outside [2000-01-01"),
+        (event(ctx_start_time_unix_ns=-(2**63)), None, None),  # session start at the limit: no overflow
+        (with_payload("dynamics", speed_kmh=float("nan")), "out_of_range", "not a finite number"),
+        (with_payload("position", lap_distance_m=float("inf")), "out_of_range", "not a finite number"),
+        (with_payload("dynamics", gear=2**32 - 1), "out_of_range", "gear=4294967295"),
+        (with_payload("tire", age_laps=2**40), "out_of_range", "age_laps"),
     ],
 )
 def test_each_rule_names_its_reason(spark, row, reason, detail_contains):
     [(got, detail)] = reasons_of(spark, [row])
     assert got == reason
-    assert detail_contains in detail
+    assert detail_contains is None and detail is None or detail_contains in detail
+
+
+def test_schema_ids_are_checked_per_topic_and_name_another_subject(spark):
+    ids = SchemaIds(protobuf=frozenset({7}), json=frozenset({8}), subjects=((3, "f1.sessions-value"),))
+    rows = [
+        event(),  # the Protobuf id on the Protobuf topic
+        event(encoding="json", schema_id=8, event_id="j"),
+        event(encoding="json", schema_id=7, event_id="swapped"),  # the Protobuf id on the JSON topic
+        event(schema_id=3, event_id="sessions"),
+        event(schema_id=99, event_id="unknown"),
+        event(schema_id=None, event_id="none"),
+    ]
+    frame = spark.createDataFrame(rows, schema=COLUMNS)
+    got = [(r.reason, r.reason_detail) for r in validate(frame, ids).collect()]
+    assert got[:2] == [(None, None), (None, None)]
+    assert got[2] == ("unknown_schema_id", "schema id 7 is not registered")
+    assert got[3] == (
+        "unknown_schema_id",
+        "schema id 3 is registered for f1.sessions-value, not for this topic's protobuf telemetry",
+    )
+    assert got[4] == ("unknown_schema_id", "schema id 99 is not registered")
+    assert got[5][0] == "unknown_schema_id"
 
 
 def test_first_failing_rule_wins_and_optional_fields_may_be_absent(spark):

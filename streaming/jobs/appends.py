@@ -47,6 +47,11 @@ class BatchAppends:
     def __init__(self, spark: SparkSession, app_id: TxnAppId | str):
         self.spark, self.app_id = spark, app_id
         self.first_batch: int | None = None
+        self._retried: set[int] = set()
+
+    def retrying(self, batch_id: int) -> None:
+        """`batch_id` runs again in this run (an earlier try failed after some appends): look it up too."""
+        self._retried.add(batch_id)
 
     def append(self, frame: DataFrame, table: str, batch_id: int, txn_app_id: str | None = None) -> bool:
         """Append `frame` to `table` as batch `batch_id`, unless the table has that batch already.
@@ -59,7 +64,7 @@ class BatchAppends:
         app_id = str(self.app_id)
         tag = batch_tag(app_id, batch_id)
         writer = frame.write.format("delta").mode("append").option("userMetadata", tag)
-        if batch_id == self.first_batch:
+        if batch_id == self.first_batch or batch_id in self._retried:
             if self.landed(table, batch_id):
                 return False
             writer = writer.option("txnAppId", txn_app_id or app_id).option("txnVersion", batch_id)

@@ -1,19 +1,24 @@
 """Bronze: every record of the raw topics into `bronze.telemetry`, decoded in the JVM, nothing dropped.
 
-Decoding is vectorised Spark SQL plus our JVM function f1_protobuf_to_json (jvm/udf): the Protobuf topic is
-turned into the contract's JSON encoding, the JSON topic is taken as it is, and the envelope is read from
-that JSON with from_json. A record that cannot be decoded still lands, with `decode_error` set, and a copy
-goes to the DLQ topic. Writes are idempotent per micro-batch (`streaming.jobs.appends`), so a restart
-from the checkpoint never lands a batch twice.
+Decoding is vectorised Spark SQL plus our JVM functions (jvm/udf): f1_protobuf_to_json turns the Protobuf
+topic into the contract's JSON encoding, the JSON topic is taken as it is and checked against the
+registered JSON Schema (f1_telemetry_json_violation), and the envelope is read from that JSON with
+from_json. A record that cannot be decoded, or that breaks its contract (the JSON Schema, an envelope
+event_type that disagrees with its payload, a value the columns cannot hold), still lands, with
+`decode_reason` and `decode_error` saying why, and a copy goes to the DLQ topic with headers that trace it
+back. Writes are idempotent per micro-batch (`streaming.jobs.appends`), so a restart from the checkpoint
+never lands a batch twice; a batch that keeps failing is landed raw instead (`streaming.jobs.failures`).
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from collections.abc import Callable
+
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from streaming import topics
-from streaming.jobs import TxnAppId, start_with_trigger
+from streaming.jobs import TxnAppId, failures, start_with_trigger
 from streaming.jobs.appends import BatchAppends
 from streaming.security import spark_kafka_options
 from streaming.settings import Settings
@@ -21,9 +26,11 @@ from streaming.settings import Settings
 TABLE = "bronze.telemetry"
 QUERY_NAME = "bronze"
 PAYLOADS = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
+# Wider than the table's columns (car_number INT, sequence BIGINT), so that a value at the contract type's
+# limit (uint32, uint64) is read and rejected as out of range instead of breaking the parse.
 ENVELOPE_SCHEMA = (
-    "event_id STRING, session_id STRING, car_number INT, event_type STRING, event_time_unix_ns BIGINT, "
-    "producer_time_unix_ns BIGINT, sequence BIGINT"
+    "event_id STRING, session_id STRING, car_number BIGINT, event_type STRING, event_time_unix_ns BIGINT, "
+    "producer_time_unix_ns BIGINT, sequence DECIMAL(20,0)"
 )
 # The whole record as bronze reads it: the envelope, each payload as JSON text, and the error fields.
 RECORD_SCHEMA = (
@@ -31,6 +38,11 @@ RECORD_SCHEMA = (
     + "".join(f", {p} STRING" for p in PAYLOADS)
     + ", __decode_error STRING, _corrupt_record STRING"
 )
+INT_MAX, LONG_MAX = 2**31 - 1, 2**63 - 1
+# bronze.event_time is set for event times in [1970, 2200): a timestamp far outside (an int64 limit) is
+# kept in event_time_unix_ns only, so that no reader or partition value has to hold year 292277.
+EVENT_TIME_MAX_NS = 7_258_118_400 * 10**9
+DLQ_HEADERS = ("reason", "detail", "source_topic", "source_partition", "source_offset", "source_timestamp")
 
 
 def read_raw(
@@ -51,16 +63,87 @@ def read_raw(
     return reader.option("maxOffsetsPerTrigger", str(limit)).load()
 
 
+def framing_error() -> Column:
+    """Why a Kafka value is not a Confluent wire-format record (null when it is one), saying what it is."""
+    value = F.col("value")
+    size = F.length(value)
+    return (
+        F.when(value.isNull(), F.lit("tombstone: the record has no value (null)"))
+        .when(
+            size < 5,
+            F.concat(
+                F.lit("truncated: "),
+                size.cast("string"),
+                F.lit(" bytes, shorter than the 5-byte wire-format header (magic byte 0, 4-byte schema id)"),
+            ),
+        )
+        .when(
+            F.substring(value, 1, 1) != F.lit(b"\x00"),
+            F.concat(
+                F.lit("not in the Confluent wire format: the first byte is 0x"),
+                F.hex(F.substring(value, 1, 1)),
+                F.lit(", not the magic byte 0"),
+            ),
+        )
+        .when(size == 5, F.lit("truncated: nothing after the 5-byte wire-format header"))
+    )
+
+
+def schema_id() -> Column:
+    """The header's schema id: a signed 32-bit big-endian integer, as the registry's clients write it."""
+    unsigned = F.conv(F.hex(F.substring("value", 2, 4)), 16, 10).cast("long")
+    signed = F.when(unsigned > INT_MAX, unsigned - 2**32).otherwise(unsigned)
+    return F.when(F.length("value") >= 5, signed.cast("int"))
+
+
+def _contract_error(envelope: Column, payload_type: Column, violation: Column) -> tuple[Column, Column]:
+    """(reason code, detail) of a record that decoded but breaks its contract; nulls when it keeps it.
+
+    Checked in this order: the JSON Schema (JSON topic), the envelope's event_type against its payload, and
+    the values the table's columns cannot hold.
+    """
+    declared = envelope["event_type"]
+    expected = F.concat(F.lit("EVENT_TYPE_"), F.upper(payload_type))
+    car, sequence = envelope["car_number"], envelope["sequence"]
+    checks = [
+        (violation.isNotNull(), "schema_violation", violation),
+        (
+            payload_type.isNotNull() & (declared.isNull() | (declared != expected)),
+            "event_type_mismatch",
+            F.concat(
+                F.lit("envelope event_type "),
+                F.coalesce(declared, F.lit("(absent)")),
+                F.lit(" disagrees with the payload "),
+                F.coalesce(payload_type, F.lit("")),
+            ),
+        ),
+        (
+            car > INT_MAX,
+            "out_of_range",
+            F.concat(F.lit("car_number="), car.cast("string"), F.lit(f" outside [0, {INT_MAX}]")),
+        ),
+        (
+            sequence > LONG_MAX,
+            "out_of_range",
+            F.concat(F.lit("sequence="), sequence.cast("string"), F.lit(f" outside [0, {LONG_MAX}]")),
+        ),
+    ]
+    reason = detail = None
+    for holds, code, text in checks:
+        reason = F.when(holds, F.lit(code)) if reason is None else reason.when(holds, F.lit(code))
+        detail = F.when(holds, text) if detail is None else detail.when(holds, text)
+    return reason, detail
+
+
 def decode(raw: DataFrame) -> DataFrame:
     """Kafka rows -> bronze rows. Pure column expressions: the JVM does all the work.
 
-    The record's JSON text is computed once (one call of the decoder per row); everything else reads it.
+    Total over any bytes: no value, however extreme, makes an expression fail. The record's JSON text is
+    computed once (one call of the decoder per row); everything else reads it.
     """
-    value = F.col("value")
-    framed = (F.length(value) >= 5) & (F.substring(value, 1, 1) == F.lit(b"\x00"))
     is_json = F.col("topic").endswith(".json")
     text = (
-        F.when(~framed, F.lit(None).cast("string"))
+        F.when(F.col("framing_error").isNotNull(), F.lit(None).cast("string"))
         .when(is_json, F.expr("CAST(substring(value, 6) AS STRING)"))
         .otherwise(F.expr("f1_protobuf_to_json(value)"))
     )
@@ -72,25 +155,49 @@ def decode(raw: DataFrame) -> DataFrame:
         "key",
         "value",
         is_json.alias("is_json"),
-        framed.alias("framed"),
-        text.alias("text"),
-    )
+        framing_error().alias("framing_error"),
+    ).withColumn("text", text)
 
     # One parse of the text gives everything: the envelope, each payload object as its JSON text (a
     # STRING field of from_json keeps a nested object's text), the decoder's error, and the text itself
-    # when it is not JSON at all.
+    # when it is not JSON at all. The JSON topic's text is also checked against the registered JSON
+    # Schema, in the JVM (f1_telemetry_json_violation: unknown fields, wrong types, two payloads, ...).
     record = F.from_json(F.col("text"), RECORD_SCHEMA, {"columnNameOfCorruptRecord": "_corrupt_record"})
-    stage = stage.withColumn("record", record)
-    envelope = F.col("record")
-    decode_error = (
-        F.when(~F.col("framed"), F.lit("not in the Confluent wire format"))
-        .when(envelope["__decode_error"].isNotNull(), envelope["__decode_error"])
-        .when(envelope.isNull() | envelope["_corrupt_record"].isNotNull(), F.lit("malformed JSON"))
+    violation = F.when(
+        F.col("is_json") & F.col("text").isNotNull(), F.expr("f1_telemetry_json_violation(text)")
     )
+    stage = stage.withColumns({"record": record, "violation": violation})
+    envelope = F.col("record")
     payload_type = F.coalesce(*(F.when(envelope[p].isNotNull(), F.lit(p)) for p in PAYLOADS))
-    payload_json = F.coalesce(*(envelope[p] for p in PAYLOADS))
+    unreadable = (
+        F.when(F.col("framing_error").isNotNull(), F.col("framing_error"))
+        .when(envelope["__decode_error"].isNotNull(), envelope["__decode_error"])
+        .when(F.col("violation").startswith(NOT_JSON), F.concat(F.lit(f"{MALFORMED}: "), F.col("violation")))
+        .when(
+            F.col("violation").isNull() & (envelope.isNull() | envelope["_corrupt_record"].isNotNull()),
+            F.lit(MALFORMED),
+        )
+    )
+    contract_reason, contract_detail = _contract_error(envelope, payload_type, F.col("violation"))
+    stage = stage.withColumns(
+        {
+            "decode_reason": F.when(unreadable.isNotNull(), F.lit("undecodable")).otherwise(contract_reason),
+            "decode_error": F.coalesce(unreadable, contract_detail),
+            "payload_type": payload_type,
+            "payload_json": F.coalesce(*(envelope[p] for p in PAYLOADS)),
+        }
+    )
+    readable = F.col("decode_reason").isNull() | (F.col("decode_reason") != "undecodable")
+    event_ns = F.col("envelope.event_time_unix_ns")
+    car, sequence = F.col("envelope.car_number"), F.col("envelope.sequence")
+    # integer division: exact over the whole range (a double in between rounds the int64 limits up)
+    event_time = F.when(
+        event_ns.between(0, EVENT_TIME_MAX_NS - 1),
+        F.timestamp_micros(F.expr("envelope.event_time_unix_ns div 1000")),
+    )
     return (
-        stage.select(
+        stage.withColumnRenamed("record", "envelope")
+        .select(
             F.col("topic").alias("kafka_topic"),
             F.col("partition").alias("kafka_partition"),
             F.col("offset").alias("kafka_offset"),
@@ -98,74 +205,108 @@ def decode(raw: DataFrame) -> DataFrame:
             F.col("key").cast("string").alias("kafka_key"),
             F.col("value").alias("raw_value"),
             F.when(F.col("is_json"), "json").otherwise("protobuf").alias("encoding"),
-            F.when(F.col("framed"), F.conv(F.hex(F.substring("value", 2, 4)), 16, 10).cast("int")).alias(
-                "schema_id"
-            ),
-            decode_error.alias("decode_error"),
-            F.col("record").alias("envelope"),
-            payload_type.alias("payload_type"),
-            payload_json.alias("payload_json"),
-            F.current_timestamp().alias("ingested_at"),
-        )
-        .select(
-            "kafka_topic",
-            "kafka_partition",
-            "kafka_offset",
-            "kafka_timestamp",
-            "kafka_key",
-            "raw_value",
-            "encoding",
-            "schema_id",
+            schema_id().alias("schema_id"),
             "decode_error",
-            *(
-                F.when(F.col("decode_error").isNull(), F.col(f"envelope.{name}")).alias(name)
-                for name in ("event_id", "session_id", "car_number")
-            ),
-            F.when(F.col("decode_error").isNotNull(), F.lit("undecodable"))
+            F.when(readable, F.col("envelope.event_id")).alias("event_id"),
+            F.when(readable, F.col("envelope.session_id")).alias("session_id"),
+            F.when(readable & car.between(-INT_MAX - 1, INT_MAX), car.cast("int")).alias("car_number"),
+            F.when(~readable, F.lit("undecodable"))
             .otherwise(F.coalesce("payload_type", F.lit("missing")))
             .alias("event_type"),
-            F.timestamp_micros(F.floor(F.col("envelope.event_time_unix_ns") / 1000).cast("long")).alias(
-                "event_time"
-            ),
-            F.col("envelope.event_time_unix_ns").alias("event_time_unix_ns"),
-            F.col("envelope.producer_time_unix_ns").alias("producer_time_unix_ns"),
-            F.col("envelope.sequence").alias("sequence"),
-            "payload_json",
-            "ingested_at",
+            F.when(readable, event_time).alias("event_time"),
+            F.when(readable, event_ns).alias("event_time_unix_ns"),
+            F.when(readable, F.col("envelope.producer_time_unix_ns")).alias("producer_time_unix_ns"),
+            F.when(readable & (sequence <= LONG_MAX), sequence.cast("long")).alias("sequence"),
+            F.when(readable, F.col("payload_json")).alias("payload_json"),
+            F.current_timestamp().alias("ingested_at"),
+            "decode_reason",
         )
         .withColumn("session_date", F.coalesce(F.to_date("event_time"), F.to_date("kafka_timestamp")))
     )
 
 
-def write_batch(s: Settings, batch: DataFrame, batch_id: int, appends: BatchAppends) -> None:
-    """One micro-batch: append to bronze idempotently, and copy undecodable records to the DLQ topic."""
-    batch.persist()
-    try:
-        appends.append(batch, TABLE, batch_id)
-        bad = batch.where(F.col("decode_error").isNotNull())
-        if not bad.isEmpty():  # at-least-once: a replayed batch may copy a record to the DLQ again
-            (
-                bad.select(
-                    F.col("kafka_key").alias("key"),
-                    F.col("raw_value").alias("value"),
-                    F.array(
-                        F.struct(
-                            F.lit("decode_error").alias("key"),
-                            F.encode("decode_error", "UTF-8").alias("value"),
-                        ),
-                        F.struct(
-                            F.lit("source_topic").alias("key"),
-                            F.encode("kafka_topic", "UTF-8").alias("value"),
-                        ),
-                    ).alias("headers"),
-                )
-                .write.format("kafka")
-                .options(**spark_kafka_options(s))
-                .option("topic", topics.DLQ)
-                .save()
+MALFORMED = "malformed JSON"
+NOT_JSON = "not valid JSON"  # how f1_telemetry_json_violation starts when the text is no JSON at all
+
+
+def set_aside(raw: DataFrame, detail: str) -> DataFrame:
+    """A batch that kept failing, as bronze rows that keep each record's bytes and coordinates only.
+
+    Nothing here reads the record's contents, so nothing here can fail on them; silver quarantines them
+    with reason `batch_failed` and this detail, and they go to the DLQ.
+    """
+    return raw.select(
+        F.col("topic").alias("kafka_topic"),
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+        F.col("timestamp").alias("kafka_timestamp"),
+        F.col("key").cast("string").alias("kafka_key"),
+        F.col("value").alias("raw_value"),
+        F.when(F.col("topic").endswith(".json"), "json").otherwise("protobuf").alias("encoding"),
+        F.lit(None).cast("int").alias("schema_id"),
+        F.lit(f"batch failed: {detail}").alias("decode_error"),
+        F.lit("undecodable").alias("event_type"),
+        F.current_timestamp().alias("ingested_at"),
+        F.lit(failures.REASON).alias("decode_reason"),
+        F.to_date("timestamp").alias("session_date"),
+    )
+
+
+def dlq_records(rows: DataFrame) -> DataFrame:
+    """Bronze rows that break their contract, as DLQ records: the original key and bytes, with headers
+    that say why and where each came from (so it can be traced back to the raw record)."""
+    header = {
+        "reason": F.col("decode_reason"),
+        "detail": F.col("decode_error"),
+        "source_topic": F.col("kafka_topic"),
+        "source_partition": F.col("kafka_partition").cast("string"),
+        "source_offset": F.col("kafka_offset").cast("string"),
+        # Unix milliseconds, as Kafka's own timestamps
+        "source_timestamp": F.floor(F.unix_micros("kafka_timestamp") / 1000).cast("string"),
+    }
+    return rows.where(F.col("decode_reason").isNotNull()).select(
+        F.col("kafka_key").alias("key"),
+        F.col("raw_value").alias("value"),
+        F.array(
+            *(
+                F.struct(F.lit(name).alias("key"), F.encode(header[name], "UTF-8").alias("value"))
+                for name in DLQ_HEADERS
             )
+        ).alias("headers"),
+    )
+
+
+def land(s: Settings, rows: DataFrame, batch_id: int, appends: BatchAppends) -> None:
+    """Append decoded rows to bronze idempotently, and copy the ones that break their contract to the DLQ."""
+    rows.persist()
+    try:
+        appends.append(rows, TABLE, batch_id)
+        bad = dlq_records(rows)
+        if not bad.isEmpty():  # at-least-once: a replayed batch may copy a record to the DLQ again
+            bad.write.format("kafka").options(**spark_kafka_options(s)).option("topic", topics.DLQ).save()
     finally:
-        batch.unpersist()
+        rows.unpersist()
+
+
+class BronzeBatch:
+    """The foreachBatch function of the bronze query: decode and land, or set the batch aside."""
+
+    def __init__(self, s: Settings, appends: BatchAppends, on_failed: Callable[[str], None] | None = None):
+        self.s, self.appends, self.on_failed = s, appends, on_failed
+
+    def __call__(self, raw: DataFrame, batch_id: int) -> None:
+        raw = raw.persist()  # the Kafka read is done once, whatever the tries
+        try:
+            failures.run_batch(
+                lambda: land(self.s, decode(raw), batch_id, self.appends),
+                lambda detail: land(self.s, set_aside(raw, detail), batch_id, self.appends),
+                self.s.stream_batch_tries,
+                name=f"{QUERY_NAME} batch {batch_id}",
+                before_retry=lambda: self.appends.retrying(batch_id),
+                on_failed=self.on_failed,
+            )
+        finally:
+            raw.unpersist()
 
 
 def start(
@@ -178,6 +319,7 @@ def start(
     checkpoint: str | None = None,
     app_id: str = QUERY_NAME,
     starting_offsets: str = "earliest",
+    on_failed: Callable[[str], None] | None = None,
 ):
     """Start the bronze query (available-now: drain what is there and stop).
 
@@ -185,12 +327,12 @@ def start(
     "latest" (only what comes after the start, as the latency benchmark wants).
     """
     checkpoint = checkpoint or f"{s.spark_checkpoint_path}/{app_id}"
-    appends = BatchAppends(spark, TxnAppId(spark, app_id, checkpoint))
+    handler = BronzeBatch(s, BatchAppends(spark, TxnAppId(spark, app_id, checkpoint)), on_failed)
     writer = (
-        decode(read_raw(spark, s, subscribe, starting_offsets=starting_offsets))
+        read_raw(spark, s, subscribe, starting_offsets=starting_offsets)
         .writeStream.queryName(app_id)
         .option("checkpointLocation", checkpoint)
-        .foreachBatch(lambda batch, batch_id: write_batch(s, batch, batch_id, appends))
+        .foreachBatch(handler)
     )
     return start_with_trigger(
         writer,

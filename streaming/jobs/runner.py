@@ -12,6 +12,7 @@ the checkpoint on the next start (every write is idempotent), so nothing is lost
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -95,16 +96,28 @@ def _write_json(path: Path, value: dict) -> None:
     tmp.replace(path)  # readers never see half a file
 
 
-def write_status(s: Settings, name: str, query, state: str, owner: str) -> None:
-    """Record `name`'s state and latest progress (query may be None while the process starts)."""
+def write_status(
+    s: Settings, name: str, query, state: str, owner: str, failures: FailureRecord | None = None
+) -> None:
+    """Record `name`'s state and latest progress (query may be None while the process starts).
+
+    A query that failed and has made no progress since (`failures.restarts` > 0) is `failing`, whatever
+    `state` says, with its last error and the number of restarts: a crash loop shows as one.
+    """
     progress = (query.lastProgress if query is not None else None) or {}
     source = (progress.get("sources") or [{}])[0]
     pid = os.getpid()
+    failures = failures or FailureRecord()
+    if failures.restarts and state in ("running", "starting"):
+        state = "failing"
     _write_json(
         status_path(s, name),
         {
             "query": name,
             "state": state,
+            "restarts": failures.restarts,
+            "last_error": failures.last_error,
+            "last_error_at": failures.last_error_at,
             "owner": owner,
             "host": socket.gethostname(),
             "pid": pid,
@@ -120,6 +133,33 @@ def write_status(s: Settings, name: str, query, state: str, owner: str) -> None:
             "offsets_behind_latest": (source.get("metrics") or {}).get("maxOffsetsBehindLatest"),
         },
     )
+
+
+@dataclasses.dataclass
+class FailureRecord:
+    """A query's failures since it last made progress: restarts (in this process, and of the processes
+    before it that failed), and the last error. Carried over from the previous status file, so that a
+    query whose process keeps being relaunched shows as failing, not as freshly started."""
+
+    restarts: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+
+    @classmethod
+    def carried_over(cls, previous: dict | None) -> FailureRecord:
+        """What a new process starts with: the previous process' record, plus one if it failed."""
+        if not previous or not previous.get("restarts") and previous.get("state") != "failed":
+            return cls()
+        restarts = int(previous.get("restarts") or 0) + (1 if previous.get("state") == "failed" else 0)
+        return cls(restarts, previous.get("last_error"), previous.get("last_error_at"))
+
+    def failed(self, error: object) -> None:
+        self.restarts += 1
+        self.last_error = str(error).strip().splitlines()[0][:500] if str(error).strip() else repr(error)
+        self.last_error_at = time.time()
+
+    def progressed(self) -> None:
+        self.restarts = 0
 
 
 def _silver_outcome_recorder(metrics):
@@ -153,10 +193,19 @@ def query_starters(spark, s: Settings, *, available_now: bool = False, metrics=N
         for listener in listeners:
             listener(batch_outcome)
 
+    def set_aside(query: str):
+        return (lambda _detail: metrics.batch_set_aside(query)) if metrics is not None else None
+
     return {
-        "bronze": lambda: bronze.start(spark, s, available_now=available_now),
+        "bronze": lambda: bronze.start(
+            spark, s, available_now=available_now, on_failed=set_aside(bronze.QUERY_NAME)
+        ),
         "silver": lambda: silver.start(
-            spark, s, available_now=available_now, on_outcome=outcome if listeners else None
+            spark,
+            s,
+            available_now=available_now,
+            on_outcome=outcome if listeners else None,
+            on_failed=set_aside(silver.QUERY_NAME),
         ),
     }
 
@@ -173,16 +222,20 @@ class SupervisedQuery:
     MAX_FAILURES = 3
     WINDOW_S = 600.0
 
-    def __init__(self, name: str, start):
+    def __init__(self, name: str, start, record: FailureRecord | None = None):
         self.name, self._start = name, start
         self.failures: list[float] = []
+        self.record = record or FailureRecord()
         self.query = start()
 
     def check(self) -> str | None:
         """None while the query runs (or was restarted); why, when it failed too often."""
         error = self.query.exception()
         if error is None:
+            if self.record.restarts and self.query.lastProgress is not None:
+                self.record.progressed()  # a trigger completed since the restart: no longer failing
             return None
+        self.record.failed(error)
         now = time.monotonic()
         self.failures = [t for t in self.failures if now - t < self.WINDOW_S] + [now]
         if len(self.failures) >= self.MAX_FAILURES:
@@ -207,17 +260,21 @@ def _beating(heartbeat: threading.Thread, done: threading.Event) -> Iterator[Non
             heartbeat.join()
 
 
-def _heartbeat(s: Settings, names, running: list, owner: str, done: threading.Event) -> None:
+def _heartbeat(
+    s: Settings, names, running: list, records: dict[str, FailureRecord], owner: str, done: threading.Event
+) -> None:
     """Rewrite each query's status (running, or still starting) every TICK_SECONDS, in a thread of its own.
 
     Not from the main loop: its work (the orchestrator's progress reports read Delta logs) can wait
     behind a long batch for Spark's task slots, and a late heartbeat would look like a dead process.
     """
     while not done.wait(TICK_SECONDS):
-        started = {supervised.name: supervised.query for supervised in list(running)}
+        started = {supervised.name: supervised for supervised in list(running)}
         for name in names:
-            query = started.get(name)
-            write_status(s, name, query, "running" if query is not None else "starting", owner)
+            supervised = started.get(name)
+            query = supervised.query if supervised is not None else None
+            record = supervised.record if supervised is not None else records.get(name)
+            write_status(s, name, query, "running" if query is not None else "starting", owner, record)
 
 
 def run(
@@ -250,12 +307,17 @@ def run(
 
     running: list[SupervisedQuery] = []
     beating = threading.Event()
+    records: dict[str, FailureRecord] = {}
     heartbeat = threading.Thread(
-        target=_heartbeat, args=(s, names, running, owner, beating), name="f1-stream-heartbeat", daemon=True
+        target=_heartbeat,
+        args=(s, names, running, records, owner, beating),
+        name="f1-stream-heartbeat",
+        daemon=True,
     )
     with query_locks(s, names), _beating(heartbeat, beating):
-        for name in names:
-            write_status(s, name, None, "starting", owner)
+        for name in names:  # read under the lock: the previous status is the previous holder's last word
+            records[name] = FailureRecord.carried_over(read_query_status(s, name))
+            write_status(s, name, None, "starting", owner, records[name])
         heartbeat.start()  # Spark's start and the bootstrap can take a while on a busy machine
         own_spark = spark is None
         spark = get_spark(s, "f1-streams") if own_spark else spark
@@ -272,7 +334,9 @@ def run(
         failed = None
         try:
             for stage in stages:
-                running += [SupervisedQuery(name, starters[name]) for name in stage if name in starters]
+                running += [
+                    SupervisedQuery(name, starters[name], records[name]) for name in stage if name in starters
+                ]
                 started = ", ".join(q.name for q in running)
                 print(f"streams: {started} running; metrics on :{metrics_port(s, names)}", flush=True)
                 while not stop.is_set() and failed is None:
@@ -290,7 +354,8 @@ def run(
             for supervised in running:
                 supervised.query.stop()
             for supervised in running:
-                write_status(s, supervised.name, supervised.query, "failed" if failed else "stopped", owner)
+                state = "failed" if failed else "stopped"
+                write_status(s, supervised.name, supervised.query, state, owner, supervised.record)
             stream_metrics.uninstall()
             if own_spark:
                 spark.stop()

@@ -32,10 +32,10 @@ from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF
-from streaming.jobs import SCHEDULER_POOL, TxnAppId, bronze, sessions, start_with_trigger
+from streaming.jobs import SCHEDULER_POOL, TxnAppId, bronze, failures, sessions, start_with_trigger
 from streaming.jobs.appends import BatchAppends
 from streaming.jobs.silver_schema import CONTEXT_COLUMNS, EVENT_TYPES, payload_fields, table_columns
-from streaming.jobs.validation import NS_PER_S, payload_column, validate
+from streaming.jobs.validation import EVENT_TIME_RANGE_NS, NS_PER_S, SchemaIds, payload_column, validate
 from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_watermarks, stream_key
 from streaming.security import spark_kafka_options
 from streaming.settings import Settings
@@ -69,14 +69,18 @@ def needs_silver_lookup(horizon_ns: int, high_water_us: int | None, tolerance_ns
       bound. The state store alone misses such a copy when it shares a micro-batch with the older copy:
       `dropDuplicatesWithinWatermark` keeps either one, and only the older one would have been looked up.
     """
-    needs = (F.unix_micros("ingested_at") * 1000 - F.col("event_time_unix_ns")) > F.lit(horizon_ns)
+    event_ns = F.col("event_time_unix_ns")
+    age_ns = F.try_subtract(F.try_multiply(F.unix_micros("ingested_at"), F.lit(1000)), event_ns)
+    needs = age_ns > F.lit(horizon_ns)
     if high_water_us is not None:
         needs = (
             needs
             | (F.unix_micros("ingested_at") <= F.lit(high_water_us))
-            | (F.col("event_time_unix_ns") <= F.lit(high_water_us * 1000 + tolerance_ns))
+            | (event_ns <= F.lit(high_water_us * 1000 + tolerance_ns))
         )
-    return needs
+    # Only event times silver can accept: any other is quarantined as out of range, never in the tables.
+    low_ns, high_ns = EVENT_TIME_RANGE_NS
+    return needs & event_ns.between(low_ns, high_ns - 1)
 
 
 def deduplicated(bronze_rows: DataFrame, horizon_s: int) -> DataFrame:
@@ -148,6 +152,33 @@ def quarantine_rows(validated: DataFrame, quarantined_at: dt.datetime) -> DataFr
         "ingested_at",
         F.lit(quarantined_at).alias("quarantined_at"),
         F.coalesce(_context_value("session_date"), F.col("session_date")).alias("session_date"),
+    )
+
+
+def set_aside_rows(batch: DataFrame, detail: str, quarantined_at: dt.datetime) -> DataFrame:
+    """Bronze rows of a batch that kept failing, as quarantine rows with reason `batch_failed`.
+
+    Only bronze's own columns, copied: nothing here reads a record's contents, so nothing can fail.
+    """
+    return batch.select(
+        F.lit(failures.REASON).alias("reason"),
+        F.lit(detail).alias("reason_detail"),
+        F.when(F.col("event_id") != "", F.col("event_id")).alias("event_id"),
+        F.when(F.col("session_id") != "", F.col("session_id")).alias("session_id"),
+        "car_number",
+        "event_type",
+        "event_time",
+        "encoding",
+        "schema_id",
+        "raw_value",
+        "payload_json",
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
+        "kafka_timestamp",
+        "ingested_at",
+        F.lit(quarantined_at).alias("quarantined_at"),
+        "session_date",
     )
 
 
@@ -251,14 +282,19 @@ class SilverBatch:
         sessions_topic: str = topics.SESSIONS,
         enriched_topic: str | None = topics.ENRICHED,
         on_outcome: Callable[[BatchOutcome], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
     ):
         self.spark, self.s = spark, s
-        self.appends = BatchAppends(spark, TxnAppId(spark, app_id, checkpoint))
+        txn_app_id = TxnAppId(spark, app_id, checkpoint)
+        self.appends = BatchAppends(spark, txn_app_id)
+        # a batch set aside is its own write to the quarantine, apart from the batch's ordinary one
+        self.set_aside_appends = BatchAppends(spark, _Suffixed(txn_app_id, "set-aside"))
+        self.on_failed = on_failed
         self.sessions_topic, self.enriched_topic = sessions_topic, enriched_topic
         self.on_outcome = on_outcome
         self.store = WatermarkStore(spark, f"{checkpoint}/session_watermarks")
         self.sessions: dict[str, object] = {}
-        self.schema_ids: set[int] = set()
+        self.schema_ids = SchemaIds(frozenset(), frozenset())
         self.enriched_schema_id: int | None = None
         self._registry_checked_at = 0.0
         self.horizon_ns = s.silver_dedup_horizon_minutes * 60 * NS_PER_S
@@ -281,15 +317,25 @@ class SilverBatch:
     def _refresh_schema_ids(self, seen: set[int]) -> None:
         # Ask the registry again when an id shows up that we do not know, at most every 30 s: a fault
         # injector (or a broken producer) sends unknown ids in every batch.
-        unknown = {i for i in seen if i is not None and i not in self.schema_ids}
-        if self.schema_ids and (not unknown or time.monotonic() - self._registry_checked_at < 30):
+        known = self.schema_ids.protobuf | self.schema_ids.json | {i for i, _ in self.schema_ids.subjects}
+        unknown = {i for i in seen if i is not None and i not in known}
+        if known and (not unknown or time.monotonic() - self._registry_checked_at < 30):
             return
         from streaming.registry import registry_client
 
         client = registry_client(self.s)
-        for subject in TELEMETRY_SUBJECTS:
+        subjects: dict[int, str] = {}
+        for subject in client.get_subjects():
             for version in client.get_versions(subject):
-                self.schema_ids.add(client.get_version(subject, version).schema_id)
+                subjects.setdefault(client.get_version(subject, version).schema_id, subject)
+        by_subject = {
+            name: frozenset(i for i, s in subjects.items() if s == name) for name in TELEMETRY_SUBJECTS
+        }
+        self.schema_ids = SchemaIds(
+            protobuf=by_subject[TELEMETRY_PROTOBUF.subject],
+            json=by_subject[TELEMETRY_JSON.subject],
+            subjects=tuple(sorted(subjects.items())),
+        )
         if self.enriched_topic:
             latest = client.get_latest_version(ENRICHED_PROTOBUF.subject)
             self.enriched_schema_id = latest.schema_id
@@ -351,9 +397,33 @@ class SilverBatch:
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         batch = batch.persist()
         try:
-            self._process(batch, batch_id)
+            failures.run_batch(
+                lambda: self._process(batch, batch_id),
+                lambda detail: self._set_aside(batch, batch_id, detail),
+                self.s.stream_batch_tries,
+                name=f"{QUERY_NAME} batch {batch_id}",
+                before_retry=lambda: self.appends.retrying(batch_id),
+                on_failed=self.on_failed,
+            )
         finally:
             batch.unpersist()
+
+    def _set_aside(self, batch: DataFrame, batch_id: int, detail: str) -> None:
+        """Quarantine the batch's records as `batch_failed`, but for those a failed try landed already."""
+        self._describe(batch_id, "set aside")
+        tables = [*map(table_name, EVENT_TYPES), QUARANTINE_TABLE]
+        rows = batch
+        landed = [table for table in tables if self.appends.landed(table, batch_id)]
+        if landed:  # the rare case: the try failed after some of its appends; those rows are in place
+            first, last = batch.agg(F.min("ingested_at"), F.max("ingested_at")).first()
+            coordinates = ["kafka_topic", "kafka_partition", "kafka_offset"]
+            for table in landed:
+                there = self.spark.table(table).where(F.col("ingested_at").between(first, last))
+                rows = rows.join(there.select(*coordinates), coordinates, "left_anti")
+        now = dt.datetime.now(dt.UTC)
+        self.set_aside_appends.append(
+            set_aside_rows(rows, detail, now).coalesce(1), QUARANTINE_TABLE, batch_id
+        )
 
     def _describe(self, batch_id: int, step: str) -> None:
         """Name the Spark jobs of this thread's next step, as the Spark UI shows them, and keep them in
@@ -494,6 +564,16 @@ class SilverBatch:
             list(pool.map(append, writes))
 
 
+class _Suffixed:
+    """An app id with a suffix, read as late as the app id itself (TxnAppId reads the checkpoint)."""
+
+    def __init__(self, app_id: TxnAppId, suffix: str):
+        self.app_id, self.suffix = app_id, suffix
+
+    def __str__(self) -> str:
+        return f"{self.app_id}:{self.suffix}"
+
+
 def read_bronze(
     spark: SparkSession, s: Settings, source_table: str = bronze.TABLE, starting_version: str | None = None
 ) -> DataFrame:
@@ -522,6 +602,7 @@ def start(
     enriched_topic: str | None = topics.ENRICHED,
     on_outcome: Callable[[BatchOutcome], None] | None = None,
     starting_version: str | None = None,
+    on_failed: Callable[[str], None] | None = None,
 ):
     """Start the silver query (available-now: drain what bronze holds and stop).
 
@@ -537,6 +618,7 @@ def start(
         sessions_topic=sessions_topic,
         enriched_topic=enriched_topic,
         on_outcome=on_outcome,
+        on_failed=on_failed,
     )
     horizon_s = s.silver_dedup_horizon_minutes * 60
     writer = (

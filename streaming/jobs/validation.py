@@ -9,6 +9,7 @@ column expression: Spark evaluates the rules in generated code, with no Python i
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from pyspark.sql import Column, DataFrame
@@ -18,13 +19,16 @@ from streaming.jobs.silver_schema import EVENT_TYPES, parse_schema, payload_fiel
 
 # Reason codes, in the order the rules are checked: a record is quarantined for the first one it breaks.
 REASONS = (
-    "undecodable",  # bronze could not decode the bytes (truncated, not the wire format, bad JSON)
-    "unknown_schema_id",  # the wire-format schema id is not a registered telemetry schema
+    "undecodable",  # bronze could not read the bytes (a tombstone, truncated, not the wire format, bad JSON)
+    "schema_violation",  # JSON breaking the registered JSON Schema (unknown field, wrong type, two payloads)
+    "event_type_mismatch",  # the envelope's event_type disagrees with the payload it carries
+    "batch_failed",  # the record's micro-batch kept failing (streaming/jobs/failures.py): set aside whole
+    "unknown_schema_id",  # the schema id is not one of its topic's telemetry schemas
     "missing_field",  # a required envelope or payload field is absent or empty
     "unknown_session",  # no session metadata for session_id on the sessions topic
     "unknown_car",  # the car is not in the session's entry list
     "invalid_enum",  # an enum value outside the contract (or UNSPECIFIED where one is required)
-    "out_of_range",  # a value no car can produce (1,500 km/h, 250 % wear)
+    "out_of_range",  # a value no car can produce (1,500 km/h, 250 % wear, NaN), or no column can hold
     "future_timestamp",  # event time after the record reached Kafka (beyond the tolerance)
     "before_session",  # event time before the session started (beyond the tolerance)
     "late",  # older than its stream's watermark (streaming/jobs/watermarks.py): beyond the allowed lateness
@@ -81,6 +85,33 @@ RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
 }
 
 NS_PER_S = 1_000_000_000
+# Event times silver accepts at all, in Unix ns: [2000-01-01, 2200-01-01). Anything outside is a broken
+# clock or encoding, whatever its session says; bronze keeps such a time in event_time_unix_ns only.
+EVENT_TIME_RANGE_NS = (946_684_800 * NS_PER_S, 7_258_118_400 * NS_PER_S)
+INT_RANGE = (-(2**31), 2**31 - 1)
+
+
+@dataclass(frozen=True)
+class SchemaIds:
+    """The registry's schema ids as silver checks them.
+
+    A record's schema id must be one of its own topic's telemetry subject (the Protobuf id on the
+    Protobuf topic, the JSON Schema id on the JSON topic); `subjects` names the subject of every other id
+    the registry holds, so that a record with, say, the sessions schema's id is told apart from an id the
+    registry has never seen.
+    """
+
+    protobuf: frozenset[int]
+    json: frozenset[int]
+    subjects: tuple[tuple[int, str], ...] = ()
+
+    @classmethod
+    def of(cls, ids: SchemaIds | Iterable[int]) -> SchemaIds:
+        """`ids` as it is, or a set of ids valid on both topics (the tests' shorthand)."""
+        if isinstance(ids, SchemaIds):
+            return ids
+        both = frozenset(ids)
+        return cls(both, both)
 
 
 def payload_column(event_type: str) -> str:
@@ -108,22 +139,47 @@ def _blank(column: Column) -> Column:
     return column.isNull() | (column == "")
 
 
-def _envelope_rules(valid_schema_ids: Iterable[int]) -> tuple[list, list]:
-    """(envelope rules, timing rules): timing is checked last, after the payload's own rules."""
-    ids = sorted(set(valid_schema_ids))
+def _schema_id_rule(schema_ids: SchemaIds) -> tuple[Column, str, Column]:
+    schema_id, encoding = F.col("schema_id"), F.col("encoding")
+    valid = F.lit(False)
+    for name, ids in (("protobuf", schema_ids.protobuf), ("json", schema_ids.json)):
+        if ids:
+            valid = valid | ((encoding == name) & schema_id.isin(sorted(ids)))
+    said = F.concat(F.lit("schema id "), schema_id.cast("string"))
+    unregistered = F.concat(said, F.lit(" is not registered"))
+    detail = unregistered
+    if schema_ids.subjects:
+        subjects = F.create_map(*(F.lit(x) for pair in sorted(schema_ids.subjects) for x in pair))
+        subject = F.element_at(subjects, schema_id)
+        other = F.concat(
+            said,
+            F.lit(" is registered for "),
+            subject,
+            F.lit(", not for this topic's "),
+            encoding,
+            F.lit(" telemetry"),
+        )
+        detail = F.when(subject.isNotNull(), other).otherwise(unregistered)
+    return _rule(schema_id.isNull() | ~valid, "unknown_schema_id", detail)
+
+
+def _envelope_rules(schema_ids: SchemaIds) -> tuple[list, list]:
+    """(envelope rules, timing rules): timing is checked last, after the payload's own rules.
+
+    The first rule is bronze's verdict (`decode_reason`): its code is read from the row (see
+    `_first_failure`). Time arithmetic is `try_*`: an overflow yields null, which passes that rule, and the
+    event-time range rule before it rejects every time that could overflow.
+    """
     event_time = F.col("event_time_unix_ns")
-    kafka_ns = F.unix_micros("kafka_timestamp") * 1000
+    kafka_ns = F.try_multiply(F.unix_micros("kafka_timestamp"), F.lit(1000))
+    low_ns, high_ns = EVENT_TIME_RANGE_NS
     return [
         _rule(F.col("decode_error").isNotNull(), "undecodable", F.col("decode_error")),
-        _rule(
-            ~F.col("schema_id").isin(ids) if ids else F.lit(True),
-            "unknown_schema_id",
-            F.concat(F.lit("schema id "), F.col("schema_id").cast("string"), F.lit(" is not registered")),
-        ),
+        _schema_id_rule(schema_ids),
         _rule(_blank(F.col("event_id")), "missing_field", "event_id"),
         _rule(_blank(F.col("session_id")), "missing_field", "session_id"),
         _rule(F.col("car_number").isNull() | (F.col("car_number") <= 0), "missing_field", "car_number"),
-        _rule(event_time.isNull() | (event_time <= 0), "missing_field", "event_time_unix_ns"),
+        _rule(event_time.isNull() | (event_time == 0), "missing_field", "event_time_unix_ns"),
         _rule(F.col("sequence").isNull() | (F.col("sequence") <= 0), "missing_field", "sequence"),
         _rule(F.col("event_type") == "missing", "missing_field", "payload"),
         _rule(
@@ -138,7 +194,16 @@ def _envelope_rules(valid_schema_ids: Iterable[int]) -> tuple[list, list]:
         ),
     ], [
         _rule(
-            event_time > kafka_ns + F.col("ctx_future_tolerance_ns"),
+            (event_time < low_ns) | (event_time >= high_ns),
+            "out_of_range",
+            F.concat(
+                F.lit("event_time_unix_ns="),
+                event_time.cast("string"),
+                F.lit(" outside [2000-01-01, 2200-01-01)"),
+            ),
+        ),
+        _rule(
+            event_time > F.try_add(kafka_ns, F.col("ctx_future_tolerance_ns")),
             "future_timestamp",
             F.concat(
                 F.lit("event time "),
@@ -148,7 +213,7 @@ def _envelope_rules(valid_schema_ids: Iterable[int]) -> tuple[list, list]:
             ),
         ),
         _rule(
-            event_time < F.col("ctx_start_time_unix_ns") - F.col("ctx_future_tolerance_ns"),
+            event_time < F.try_subtract(F.col("ctx_start_time_unix_ns"), F.col("ctx_future_tolerance_ns")),
             "before_session",
             F.concat(
                 F.lit("event time "), F.col("event_time").cast("string"), F.lit(" is before the session")
@@ -186,8 +251,22 @@ def _payload_rules(event_type: str) -> tuple[list, list]:
                     F.concat(F.lit(f"{field.name}="), value),
                 )
             )
+    fields = {f.name: f for f in payload_fields(event_type)}
     for name, (low, high) in RANGES[event_type].items():
         value = struct[name]
+        if fields[name].parse_type == "DOUBLE":  # NaN and infinities pass a comparison with a null bound
+            ranges.append(
+                _rule(
+                    F.isnan(value) | (F.abs(value) == float("inf")),
+                    "out_of_range",
+                    F.concat(
+                        F.lit(f"{event_type}.{name}="), value.cast("string"), F.lit(" is not a finite number")
+                    ),
+                )
+            )
+        if fields[name].table_type == "INT":  # the table's column must hold it, whatever the range says
+            low = INT_RANGE[0] if low is None else max(low, INT_RANGE[0])
+            high = INT_RANGE[1] if high is None else min(high, INT_RANGE[1])
         if name == "lap_distance_m":
             high_column = F.col("ctx_circuit_length_m") + 1.0
         else:
@@ -217,8 +296,8 @@ def _payload_rules(event_type: str) -> tuple[list, list]:
 Segment = list | dict
 
 
-def _segments(valid_schema_ids: Iterable[int]) -> list[Segment]:
-    envelope, timing = _envelope_rules(valid_schema_ids)
+def _segments(schema_ids: SchemaIds) -> list[Segment]:
+    envelope, timing = _envelope_rules(schema_ids)
     per_type = {t: _payload_rules(t) for t in EVENT_TYPES}
     # envelope presence first, then the payload's fields (also missing_field), then session and car
     split = next(i for i, r in enumerate(envelope) if r[1] == "unknown_session")
@@ -231,10 +310,10 @@ def _segments(valid_schema_ids: Iterable[int]) -> list[Segment]:
     ]
 
 
-def rules(valid_schema_ids: Iterable[int], event_type: str) -> list[tuple[Column, str, Column]]:
+def rules(schema_ids: SchemaIds | Iterable[int], event_type: str) -> list[tuple[Column, str, Column]]:
     """The rules a row of `event_type` is checked against, in order: the first that fails names the reason."""
     ordered = []
-    for segment in _segments(valid_schema_ids):
+    for segment in _segments(SchemaIds.of(schema_ids)):
         ordered += segment if isinstance(segment, list) else segment[event_type]
     codes = [code for _, code, _ in ordered]
     assert codes == sorted(codes, key=REASONS.index), f"{event_type} rules out of REASONS order"
@@ -279,7 +358,11 @@ def _first_failure(segments: list[Segment]) -> tuple[Column, Column, Column]:
     rule_id = F.coalesce(*(c for c in chains if c is not None))
     # reason and detail read the rule id from its own column, so that the chain is evaluated once
     chosen = F.col(RULE_ID)
-    reason = F.get(F.array(*(F.lit(code) for code in codes)), chosen)
+    # rule 0 is bronze's verdict, whose code bronze wrote (rows of earlier releases have none: undecodable)
+    bronze_reason = F.coalesce(F.col("decode_reason"), F.lit(codes[0]))
+    reason = F.when(chosen == 0, bronze_reason).otherwise(
+        F.get(F.array(*(F.lit(code) for code in codes)), chosen)
+    )
     detail = None
     for i, text in enumerate(details):
         detail = F.when(chosen == i, text) if detail is None else detail.when(chosen == i, text)
@@ -290,16 +373,18 @@ RULE_ID = "_rule_id"
 
 
 @lru_cache(maxsize=8)
-def _validation_columns(spark_context_id: int, valid_schema_ids: frozenset[int]) -> tuple[Column, ...]:
+def _validation_columns(spark_context_id: int, schema_ids: SchemaIds) -> tuple[Column, ...]:
     # Building the rules takes a thousand calls into the JVM; a micro-batch reuses them (the key holds
     # the SparkContext, whose JVM the columns live in).
-    return _first_failure(_segments(valid_schema_ids))
+    return _first_failure(_segments(schema_ids))
 
 
-def validate(rows: DataFrame, valid_schema_ids: Iterable[int]) -> DataFrame:
+def validate(rows: DataFrame, schema_ids: SchemaIds | Iterable[int]) -> DataFrame:
     """Bronze rows with context columns (ctx_*) -> the same rows with payloads parsed, reason and detail."""
     context_id = id(rows.sparkSession.sparkContext)
-    rule_id, reason, detail = _validation_columns(context_id, frozenset(valid_schema_ids))
+    if "decode_reason" not in rows.columns:  # bronze rows of an earlier release
+        rows = rows.withColumn("decode_reason", F.lit(None).cast("string"))
+    rule_id, reason, detail = _validation_columns(context_id, SchemaIds.of(schema_ids))
     return (
         parse_payloads(rows)
         .withColumn(RULE_ID, rule_id)

@@ -11,8 +11,10 @@ import org.apache.spark.sql.api.java.UDF1;
 /**
  * Spark function f1_protobuf_to_json(value BINARY) STRING: a Confluent-framed TelemetryEvent as the JSON
  * of the contract's JSON encoding (field names as in the .proto, enums by name, 64-bit integers as
- * numbers, every field without presence printed), or {"__decode_error": "..."} when the bytes are not
- * such a record. Descriptors come from the descriptor set generated from proto/ (a jar resource).
+ * numbers, every field without presence printed; an enum number the contract does not name as that
+ * number, as protobuf's JsonFormat prints it), or {"__decode_error": "..."} when the bytes are not such a
+ * record (truncated fields included). Descriptors come from the descriptor set generated from proto/ (a
+ * jar resource).
  */
 public final class ProtobufToJson implements UDF1<byte[], String> {
   private static final long serialVersionUID = 1L;
@@ -120,7 +122,17 @@ public final class ProtobufToJson implements UDF1<byte[], String> {
     private static void scalar(FieldDescriptor field, Object value, StringBuilder out) {
       switch (field.getJavaType()) {
         case MESSAGE -> message((DynamicMessage) value, out);
-        case ENUM -> string(((com.google.protobuf.Descriptors.EnumValueDescriptor) value).getName(), out);
+        case ENUM -> {
+          // A number the contract does not name (an open proto3 enum keeps it) is printed as the number,
+          // as protobuf's JsonFormat does, not as the UNKNOWN_ENUM_VALUE_... placeholder name protobuf-java
+          // gives it: downstream validation then quarantines it as an invalid enum.
+          var enumValue = (com.google.protobuf.Descriptors.EnumValueDescriptor) value;
+          if (enumValue.getIndex() == -1) {
+            out.append(enumValue.getNumber());
+          } else {
+            string(enumValue.getName(), out);
+          }
+        }
         case STRING -> string((String) value, out);
         case BOOLEAN -> out.append(((Boolean) value) ? "true" : "false");
         case DOUBLE, FLOAT -> {
