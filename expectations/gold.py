@@ -12,8 +12,14 @@ with sample rows, and block downstream use of a bad build.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from expectations.suite import Suite
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from pyspark.sql import DataFrame, SparkSession
 
 LAP_METRICS_TABLE = "gold.lap_metrics"
 # A plausible lap: no circuit is lapped under 55 s (the shortest, Red Bull Ring, takes ~63 s); ten minutes
@@ -34,12 +40,28 @@ def lap_metrics_suite(
     max_lap_ms: float = MAX_LAP_MS,
     tolerance_ms: float = SECTOR_SUM_TOLERANCE_MS,
     time_column: str | None = None,
+    complete_column: str | None = "is_complete",
 ) -> Suite:
     """Keys set and unique; lap times plausible; the sectors add up to the lap time within `tolerance_ms`.
 
     A lap or sector not completed may be null: the value expectations skip nulls, and so does the sum.
+    Laps flagged incomplete (`complete_column` false: cut short, a crossing missing, past the finish) keep
+    their keys checked, but their lap and sector times are not judged: read from the table, they are set to
+    null before the expectations see them. A table without that column has every lap judged.
     """
     sector_sum_error = "sector_sum_error_ms"
+    timings = (lap_time, *sectors)
+
+    def rows(spark: SparkSession, table: str, start: dt.datetime | None, end: dt.datetime) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        frame = spark.table(table)
+        if time_column is not None and start is not None:
+            frame = frame.where((F.col(time_column) >= F.lit(start)) & (F.col(time_column) <= F.lit(end)))
+        if complete_column is None or complete_column not in frame.columns:
+            return frame
+        complete = F.coalesce(F.col(complete_column), F.lit(False))
+        return frame.withColumns({c: F.when(complete, F.col(c)) for c in timings if c in frame.columns})
 
     def define(E):
         return [
@@ -54,9 +76,12 @@ def lap_metrics_suite(
 
     return Suite(
         name="lap_metrics",
-        description=f"laps: keys unique, lap time in [{min_lap_ms}, {max_lap_ms}] ms, sectors sum to it",
+        description=(
+            f"laps: keys unique; complete laps' time in [{min_lap_ms}, {max_lap_ms}] ms, sectors sum to it"
+        ),
         define=define,
         time_column=time_column,
+        rows=rows,
         index_columns=(*keys, lap_time, *sectors),
         # a derived column, so that the samples say how far off the sum is, beside the lap's keys
         derived_columns={sector_sum_error: f"abs(({' + '.join(sectors)}) - {lap_time}) * {ms_per_unit}"},

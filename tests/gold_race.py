@@ -2,6 +2,7 @@
 
 Shared by the gold tests (tests/test_gold.py) and the notebook's (tests/test_notebook.py) as one session
 fixture in conftest.py, so the race goes through Kafka, bronze, silver and dbt once per test session.
+`build_incomplete_laps` copies that race into another session with laps that cannot be timed whole.
 """
 
 from __future__ import annotations
@@ -80,4 +81,76 @@ def build_gold_race(platform_settings, spark, tmp: Path) -> dict:
         "full": gold_rows(spark, config.session_id),
         "dbt_dirs": dbt_dirs,
         "ansi_before": ansi,
+    }
+
+
+EVENT_TABLES = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
+# What a copy of a session differs in from the original beside its data: not compared.
+COPY_COLUMNS = {"session_id", "max_validated_at"}
+
+
+def _append(spark, table: str, frame) -> None:
+    frame.select(*spark.table(table).columns).writeTo(table).append()
+
+
+def build_incomplete_laps(spark, gold: dict) -> dict:
+    """The gold race again, as another session, with laps that cannot be timed whole; gold built on it.
+
+    Silver gets a copy of the race's rows under a new session id (new event ids, validated now), with:
+    car A, stray position records past the race's last lap (a minute after its cool-down: laps +2 to +4,
+    one of them with both line crossings but no sector); car B, retired halfway through lap 3 (no rows
+    after); car C, a gap of 3 s in its position samples across the line at the end of lap 2 (that
+    crossing is missing). Every row passes silver's rules. Then an incremental `dbt build`: it must succeed.
+    """
+    config, truth = gold["config"], gold["truth"]
+    source, copy = config.session_id, f"{config.session_id}-incomplete"
+    car_a, car_b, car_c = sorted({lap["car_number"] for lap in truth["laps"]})
+    start = {(lap["car_number"], lap["lap"]): lap["start_ns"] for lap in truth["laps"]}
+    retired_ns = start[(car_b, 3)] + 40 * 10**9
+    gap = (start[(car_c, 3)] - 15 * 10**8, start[(car_c, 3)] + 15 * 10**8)
+    now = F.current_timestamp()
+
+    sessions = spark.table("silver.sessions").where(F.col("session_id") == source)
+    _append(spark, "silver.sessions", sessions.withColumns({"session_id": F.lit(copy), "updated_at": now}))
+    for name in EVENT_TABLES:
+        table = f"silver.{name}"
+        rows = spark.table(table).where(F.col("session_id") == source)
+        t = F.col("event_time_unix_ns")
+        rows = rows.where(~((F.col("car_number") == car_b) & (t > retired_ns)))
+        if name == "position":
+            rows = rows.where(~((F.col("car_number") == car_c) & t.between(*gap)))
+        copied = rows.withColumns(
+            {"session_id": F.lit(copy), "event_id": F.expr("uuid()"), "validated_at": now}
+        )
+        _append(spark, table, copied)
+
+    # car A's strays: two samples on each of laps total+2..total+4, 0.1 s apart, a minute after its last
+    last = (
+        spark.table("silver.position")
+        .where((F.col("session_id") == copy) & (F.col("car_number") == car_a))
+        .orderBy(F.col("event_time_unix_ns").desc())
+        .limit(1)
+    )
+    strays = [(k, config.laps + 2 + k // 2, (5700.0, 5750.0, 10.0, 20.0, 5.0, 15.0)[k]) for k in range(6)]
+    offsets = spark.createDataFrame(strays, "k int, lap int, distance double")
+    stray_ns = F.col("event_time_unix_ns") + 60 * 10**9 + F.col("k") * 10**8
+    stray_rows = last.crossJoin(offsets).withColumns(
+        {
+            "event_id": F.expr("uuid()"),
+            "event_time_unix_ns": stray_ns,
+            "event_time": F.timestamp_micros(F.floor(stray_ns / 1000).cast("long")),
+            "sequence": F.col("sequence") + 1000 + F.col("k"),
+            "lap_number": F.col("lap"),
+            "lap_distance_m": F.col("distance"),
+            "validated_at": now,
+        }
+    )
+    _append(spark, "silver.position", stray_rows)
+
+    build = run_dbt(gold["settings"], ["build", *gold["dbt_dirs"]])  # raises on an error
+    return {
+        "session_id": copy,
+        "cars": (car_a, car_b, car_c),
+        "build": build,
+        "rows": gold_rows(spark, copy),
     }

@@ -137,3 +137,15 @@ def test_quality_checks_cover_every_layer_and_gold_follows_silver():
     assert laps.automation_condition is not None and laps.freshness_policy is not None
     assert defs.resolve_sensor_def("gold_built").default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_sensor_def("gold_automation") is not None
+
+
+def test_the_code_location_serialises_for_dagsters_other_processes():
+    """What the webserver and daemon load: a condition Dagster cannot serialise fails the code location
+    ("Unhandled value type ..."), with every sensor and schedule gone."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster_shared.serdes import deserialize_value, serialize_value
+
+    from f1_assets.definitions import defs
+
+    snap = RepositorySnap.from_def(defs.get_repository_def())
+    assert isinstance(deserialize_value(serialize_value(snap)), RepositorySnap)

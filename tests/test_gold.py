@@ -15,8 +15,8 @@ from collections import Counter
 
 import pytest
 
-from streaming.gold import DBT_PROJECT_DIR, run_dbt
-from tests.gold_race import MARTS, gold_rows
+from streaming.gold import DBT_PROJECT_DIR, DbtFailed, run_dbt
+from tests.gold_race import COPY_COLUMNS, MARTS, build_incomplete_laps, gold_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -35,10 +35,19 @@ def same_value(a, b) -> bool:
     return a == b
 
 
+def complete(laps: dict) -> dict:
+    return {key: row for key, row in laps.items() if row["is_complete"]}
+
+
 def test_lap_and_sector_times_match_the_truth(gold):
-    laps = gold["full"]["lap_metrics"]
+    every_lap = gold["full"]["lap_metrics"]
+    laps = complete(every_lap)
     truth = {(lap["car_number"], lap["lap"]): lap for lap in gold["truth"]["laps"]}
     assert {(car, lap) for _, car, lap in laps} == set(truth)  # every completed lap, nothing else
+    # the rest: each car's cool-down after the flag, past the race's last lap, without a lap time
+    others = [row for key, row in every_lap.items() if key not in laps]
+    assert others and all(row["incomplete_reason"] == "after_finish" for row in others)
+    assert all(row["lap_number"] == gold["config"].laps + 1 and row["lap_time_s"] is None for row in others)
     worst_lap = worst_sector = 0.0
     for (_, car, lap_number), row in laps.items():
         lap = truth[(car, lap_number)]
@@ -95,7 +104,7 @@ def test_pit_stops_stints_and_classification_match_the_truth(gold):
 
 
 def test_lap_metrics_are_physically_plausible(gold):
-    for key, row in gold["full"]["lap_metrics"].items():
+    for key, row in complete(gold["full"]["lap_metrics"]).items():
         assert 300 < row["top_speed_kmh"] < 380, key
         assert row["min_speed_kmh"] < row["avg_speed_kmh"] < row["top_speed_kmh"], key
         assert 0 < row["full_throttle_pct"] < 100 and 0 < row["braking_pct"] < 50, key
@@ -117,8 +126,11 @@ def test_incremental_runs_give_the_full_refreshs_rows(gold):
         differing = [k for k in full[table] if not same_value(incremental[table][k], full[table][k])]
         assert not differing, (table, differing[:3])
     # the first build, on the first part, had the laps completed by then; the rest came incrementally
-    first_laps = gold["first_rows"]["lap_metrics"]
-    assert 0 < len(first_laps) < len(full["lap_metrics"])
+    first_laps = complete(gold["first_rows"]["lap_metrics"])
+    assert 0 < len(first_laps) < len(complete(full["lap_metrics"]))
+    # the laps running at the cut were there, incomplete, and are complete now
+    running = {k for k, row in gold["first_rows"]["lap_metrics"].items() if not row["is_complete"]}
+    assert running and all(full["lap_metrics"][k]["is_complete"] for k in running)
     rebuilt = [k for k in first_laps if not same_value(first_laps[k], full["lap_metrics"][k])]
     assert not rebuilt, rebuilt[:3]  # a lap built from complete data never changes
 
@@ -179,3 +191,99 @@ def test_the_dbt_assets_materialise_through_dagster(spark, gold, tmp_path):
         gold_rows(spark, gold["config"].session_id)["lap_metrics"].keys()
         == gold["full"]["lap_metrics"].keys()
     )
+
+
+# ----- laps that cannot be timed whole: flagged, kept, and left out of the aggregates -----
+
+
+@pytest.fixture(scope="module")
+def incomplete(spark, gold):
+    return build_incomplete_laps(spark, gold)
+
+
+def without_copy_columns(row: dict) -> dict:
+    return {c: v for c, v in row.items() if c not in COPY_COLUMNS}
+
+
+def test_laps_cut_short_missing_a_crossing_or_past_the_finish_are_kept_and_flagged(gold, incomplete):
+    from streaming.gold import timings
+
+    nodes = timings(incomplete["build"])
+    assert {n.name for n in nodes if n.resource_type == "model"} >= set(MARTS)  # nothing skipped
+    assert all(n.status in ("success", "pass") for n in nodes), [(n.name, n.status) for n in nodes]
+    car_a, car_b, car_c = incomplete["cars"]
+    last = gold["config"].laps
+    laps = {(car, lap): row for (_, car, lap), row in incomplete["rows"]["lap_metrics"].items()}
+    flagged = {key: row["incomplete_reason"] for key, row in laps.items() if not row["is_complete"]}
+    assert flagged == {
+        # A: its cool-down, then the stray records: a lap with no timed start (a minute after the last
+        # sample), one timed from line to line in 0.1 s without a sector, and the last one
+        **{(car_a, lap): "after_finish" for lap in range(last + 1, last + 5)},
+        (car_b, 3): "no_end_crossing",  # retired halfway round
+        (car_c, 2): "no_end_crossing",  # the samples across its line are missing
+        (car_c, 3): "no_start_crossing",
+        (car_c, last + 1): "after_finish",
+    }
+    stray = laps[(car_a, last + 3)]
+    assert stray["lap_start_ns"] is not None and stray["lap_end_ns"] is not None
+    assert stray["sector_1_s"] is None and not stray["is_clean_lap"] and stray["position_samples"] == 2
+    cut = laps[(car_b, 3)]
+    assert cut["lap_start_ns"] is not None and cut["lap_end_ns"] is None and cut["lap_time_s"] is None
+    # what was measured is kept (its out-lap: still in the pit lane before sector 1 ended)
+    assert cut["position_samples"] > 100 and cut["dynamics_samples"] > 200 and cut["is_out_lap"]
+    assert laps[(car_c, 3)]["lap_start_ns"] is None and laps[(car_c, 3)]["sector_2_s"] is not None
+    # every complete lap is the very lap of the original session
+    original = {(car, lap): row for (_, car, lap), row in gold["full"]["lap_metrics"].items()}
+    for key, row in laps.items():
+        if row["is_complete"]:
+            assert same_value(without_copy_columns(row), without_copy_columns(original[key])), key
+
+
+def test_session_and_stint_metrics_leave_incomplete_laps_out(gold, incomplete):
+    car_a, car_b, car_c = incomplete["cars"]
+    truth = {(lap["car_number"], lap["lap"]): lap for lap in gold["truth"]["laps"]}
+    counted = {car_a: [1, 2, 3, 4], car_b: [1, 2], car_c: [1, 4]}
+    sessions = {car: row for (_, car), row in incomplete["rows"]["session_metrics"].items()}
+    original = {car: row for (_, car), row in gold["full"]["session_metrics"].items()}
+    for car, laps in counted.items():
+        row = sessions[car]
+        assert row["laps_completed"] == len(laps), car
+        best = min(laps, key=lambda lap: truth[(car, lap)]["lap_time_ms"])
+        assert row["best_lap_number"] == best, car
+        best_ms = truth[(car, best)]["lap_time_ms"]
+        assert row["best_lap_time_s"] * 1000 == pytest.approx(best_ms, abs=TOLERANCE_MS), car
+        sectors = sum(min(truth[(car, lap)]["sector_ms"][i] for lap in laps) for i in range(3))
+        assert row["theoretical_best_s"] * 1000 == pytest.approx(sectors, abs=3 * TOLERANCE_MS), car
+        assert row["top_speed_kmh"] < 380 and row["best_speed_trap_kmh"] < 380, car  # no stray's jump
+    assert (
+        sessions[car_a]["incomplete_laps"] == 4
+        and sessions[car_a]["final_position"] == (original[car_a]["final_position"])
+    )
+    assert sessions[car_b]["incomplete_laps"] == 1 and sessions[car_c]["incomplete_laps"] == 3
+    stints = {(car, n): row for (_, car, n), row in incomplete["rows"]["stint_metrics"].items()}
+    assert (stints[(car_a, 1)]["start_lap"], stints[(car_a, 2)]["end_lap"]) == (1, 4)  # strays left out
+    assert (car_b, 2) not in stints  # its only lap on the new set was cut short
+    assert (stints[(car_c, 1)]["laps"], stints[(car_c, 2)]["laps"]) == (1, 1)
+
+
+def test_a_broken_key_still_fails_the_build(spark, gold, incomplete):
+    from pyspark.sql import functions as F
+
+    from streaming.gold import timings
+
+    session_id = incomplete["session_id"]
+    sentinel = "timestamp'2000-01-01 00:00:00'"
+    # a second row with the key of an existing lap (what a merge on a wrong key would leave)
+    row = spark.table("gold.lap_metrics").where(f"session_id = '{session_id}' AND lap_number = 1").limit(1)
+    row.withColumn("built_at", F.expr(sentinel)).writeTo("gold.lap_metrics").append()
+    try:
+        with pytest.raises(DbtFailed) as failed:
+            run_dbt(gold["settings"], ["build", *gold["dbt_dirs"]])
+        assert "unique_combination_of_columns_lap_metrics" in str(failed.value)
+        args = ["build", "--select", "lap_metrics+", *gold["dbt_dirs"]]
+        result = run_dbt(gold["settings"], args, check=False)
+        status = {n.name: n.status for n in timings(result)}
+        assert not result.success
+        assert status["stint_metrics"] == status["session_metrics"] == "skipped"  # nothing built on it
+    finally:
+        spark.sql(f"DELETE FROM gold.lap_metrics WHERE built_at = {sentinel}")

@@ -56,18 +56,19 @@ end
 
 
 {#
-  Each row of `relation` (with event_time_ns) beside the lap it was measured in, [lap start, lap end),
-  through the broadcast `lap_buckets` of lap_metrics: rows outside every lap are left out.
+  Each row of `relation` (with event_time_ns) beside the lap it was measured in, [span start, span end)
+  (the lap's start and end crossings, or its first and last samples where one was not timed), through
+  the broadcast `lap_buckets` of lap_metrics: rows outside every lap are left out.
 #}
 {% macro assign_laps(relation) -%}
 (
-    select /*+ BROADCAST(lb) */ lb.lap_number, lb.lap_start_ns, lb.lap_end_ns, lb.lap, e.*
+    select /*+ BROADCAST(lb) */ lb.lap_number, lb.span_start_ns, lb.span_end_ns, e.*
     from {{ relation }} as e
     join lap_buckets as lb
         on e.session_id = lb.session_id
         and e.car_number = lb.car_number
         and e.event_time_ns div {{ lap_bucket_s() * 1000000000 }} = lb.bucket
-    where e.event_time_ns >= lb.lap_start_ns and e.event_time_ns < lb.lap_end_ns
+    where e.event_time_ns >= lb.span_start_ns and e.event_time_ns < lb.span_end_ns
 )
 {%- endmacro %}
 

@@ -6,12 +6,17 @@ import dagster as dg
 
 from f1_assets.gold.assets import dbt_resource, gold_dbt_models
 
-# Evaluates the gold models' automation conditions (f1_assets/gold/automation.py) every minute.
+# Evaluates the gold models' automation conditions (f1_assets/gold/automation.py) every minute. In the
+# code server, not the asset daemon: the condition has a custom part (a blocking check's latest verdict,
+# LatestCheckVerdict), which only the code location can evaluate.
 gold_automation_sensor = dg.AutomationConditionSensorDefinition(
     "gold_automation",
     target=dg.AssetSelection.groups("gold"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
+    use_user_code_server=True,
+    description="Requests the gold marts on GOLD_BUILD_CRON once silver changed, unless a parent's "
+    "blocking check failed on its latest evaluation (see the evaluation tree of each tick for why not).",
 )
 
 defs = dg.Definitions(

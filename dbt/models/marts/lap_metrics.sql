@@ -5,7 +5,16 @@
 }}
 
 {#
-  One row per session, car and completed lap.
+  One row per session, car and lap the position samples show, complete or not.
+
+  A lap is complete (is_complete) when it is a lap of the race distance (not past the session's total_laps:
+  the cool-down after the flag, stray records) and the car was timed over it: the line crossing that
+  started it (or the start signal, for lap 1 of a race), both sector ends and the crossing that ended it,
+  each between two samples at most var max_crossing_gap_s apart. Other laps (cut short, a crossing
+  missing, past the finish) are kept with incomplete_reason: their events are attached to them by time
+  from their first to their last sample, and whatever needs both ends of the lap (lap and sector times,
+  energy over the lap, the position at the line) is null. stint_metrics and session_metrics aggregate
+  complete laps only.
 
   Laps are timed from position samples (10 Hz): the line and sector crossings are interpolated between the
   two samples either side of them. Lap 1 of a race starts at the start signal (the grid is past the line).
@@ -18,6 +27,7 @@
 #}
 
 {%- set scope = rebuild_scope() %}
+{%- set max_gap_ns = (var('max_crossing_gap_s') * 1000000000) | int %}
 
 with
 
@@ -33,6 +43,7 @@ sessions as (
         sector_1_end_m,
         sector_2_end_m,
         start_time_ns,
+        total_laps,
         {{ speed_trap_m('circuit') }} as speed_trap_m
     from {{ ref('stg_sessions') }}
 ),
@@ -61,15 +72,20 @@ samples as (
 ),
 
 -- Crossing times interpolated in time between the samples: at 300 km/h a car covers 8 m between two
--- samples, so taking a sample's time instead would be up to 100 ms off.
+-- samples, so taking a sample's time instead would be up to 100 ms off. Across a gap in the samples
+-- (longer than var max_crossing_gap_s) a crossing is not timed: it is missing.
 crossings as (
     select /*+ BROADCAST(s) */
         x.*,
-        {{ line_crossing_ns('s.circuit_length_m') }} as line_ns,
-        {{ boundary_crossing_ns('s.sector_1_end_m') }} as sector_1_ns,
-        {{ boundary_crossing_ns('s.sector_2_end_m') }} as sector_2_ns,
+        case when x.event_time_ns - x.prev_time_ns <= {{ max_gap_ns }} then {{ line_crossing_ns('s.circuit_length_m') }} end
+            as line_ns,
+        case when x.event_time_ns - x.prev_time_ns <= {{ max_gap_ns }} then {{ boundary_crossing_ns('s.sector_1_end_m') }} end
+            as sector_1_ns,
+        case when x.event_time_ns - x.prev_time_ns <= {{ max_gap_ns }} then {{ boundary_crossing_ns('s.sector_2_end_m') }} end
+            as sector_2_ns,
         case
-            when x.lap_number = x.prev_lap_number
+            when x.event_time_ns - x.prev_time_ns <= {{ max_gap_ns }}
+                and x.lap_number = x.prev_lap_number
                 and x.prev_distance_m <= s.speed_trap_m
                 and x.lap_distance_m > s.speed_trap_m
             then (x.lap_distance_m - x.prev_distance_m) / ((x.event_time_ns - x.prev_time_ns) / 1e9) * 3.6
@@ -99,6 +115,8 @@ lap_marks as (
         bool_or(in_pit_lane) as used_pit_lane,
         bool_and(track_status = 'GREEN') as all_green,
         count(*) as position_samples,
+        min(event_time_ns) as first_sample_ns,
+        max(event_time_ns) as last_sample_ns,
         max(validated_at) as max_validated_at
     from crossings
     -- driver and team are the car's: grouped by rather than aggregated, so that no aggregation buffer
@@ -106,7 +124,7 @@ lap_marks as (
     group by session_id, car_number, lap_number, driver_code, team
 ),
 
-all_laps as (
+timed_laps as (
     select /*+ BROADCAST(s) */
         m.*,
         coalesce(m.line_ns, case when m.lap_number = 1 then s.start_time_ns end) as lap_start_ns,
@@ -114,10 +132,30 @@ all_laps as (
         case when lead(m.lap_number) over car_laps = m.lap_number + 1 then lead(m.line_ns) over car_laps end
             as lap_end_ns,
         lead(m.previous_ended_in_pit_lane) over car_laps as ended_in_pit_lane,
-        lead(m.position_at_start) over car_laps as position_at_end
+        lead(m.position_at_start) over car_laps as position_at_end,
+        s.total_laps
     from lap_marks as m
     join sessions as s on m.session_id = s.session_id
     window car_laps as (partition by m.session_id, m.car_number order by m.lap_number)
+),
+
+-- The span events are attached to the lap in: from its start to its end where they were timed, else
+-- from its first sample / to just after its last one. Spans never overlap: a lap's end is the next lap's
+-- start, and a lap with no timed end is followed by one with no timed start.
+all_laps as (
+    select
+        *,
+        coalesce(lap_start_ns, first_sample_ns) as span_start_ns,
+        coalesce(lap_end_ns, last_sample_ns + 1) as span_end_ns,
+        case
+            when total_laps > 0 and lap_number > total_laps then 'after_finish'
+            when lap_start_ns is null then 'no_start_crossing'
+            when lap_end_ns is null then 'no_end_crossing'
+            when sector_1_ns is null or sector_2_ns is null
+                or not (lap_start_ns < sector_1_ns and sector_1_ns < sector_2_ns and sector_2_ns < lap_end_ns)
+                then 'missing_sector_crossing'
+        end as incomplete_reason
+    from timed_laps
 ),
 
 -- Each car's pit stops (a few per race). A stop belongs to the lap in which the car stood in its box:
@@ -134,28 +172,26 @@ car_stops as (
     group by session_id, car_number
 ),
 
--- Completed laps only (not the cool-down after the flag, nor a lap still running), with their stint
--- and pit stop.
+-- Every lap, complete or not, with its stint and pit stop (by its span).
 laps as (
     select /*+ BROADCAST(cs){% if is_incremental() %}, BROADCAST(r){% endif %} */
         l.*,
-        1 + case when cs.stops is null then 0 else size(filter(cs.stops, p -> p.t < l.lap_end_ns)) end
+        1 + case when cs.stops is null then 0 else size(filter(cs.stops, p -> p.t < l.span_end_ns)) end
             as stint_number,
         case when cs.stops is null then 0
-            else size(filter(cs.stops, p -> p.t >= l.lap_start_ns and p.t < l.lap_end_ns)) end as pit_stops,
+            else size(filter(cs.stops, p -> p.t >= l.span_start_ns and p.t < l.span_end_ns)) end as pit_stops,
         aggregate(
-            filter(cs.stops, p -> p.t >= l.lap_start_ns and p.t < l.lap_end_ns),
+            filter(cs.stops, p -> p.t >= l.span_start_ns and p.t < l.span_end_ns),
             cast(null as double),
             (total, p) -> coalesce(total, 0D) + p.seconds
         ) as pit_stop_duration_s,
-        array_max(transform(filter(cs.stops, p -> p.t < l.lap_end_ns), p -> p.validated_at)) as stops_validated_at
+        array_max(transform(filter(cs.stops, p -> p.t < l.span_end_ns), p -> p.validated_at)) as stops_validated_at
     from all_laps as l
     left join car_stops as cs on l.session_id = cs.session_id and l.car_number = cs.car_number
     {%- if is_incremental() %}
     join rebuild as r
         on l.session_id = r.session_id and l.car_number = r.car_number and l.lap_number > r.after_lap
     {%- endif %}
-    where l.lap_start_ns is not null and l.lap_end_ns is not null
 ),
 
 -- Each lap once per {{ lap_bucket_s() }} s of its time span, carrying the lap's own columns: the key of the
@@ -166,13 +202,14 @@ lap_buckets as (
         session_id,
         car_number,
         lap_number,
-        lap_start_ns,
-        lap_end_ns,
+        span_start_ns,
+        span_end_ns,
         explode(sequence(
-            lap_start_ns div {{ lap_bucket_s() * 1000000000 }},
-            (lap_end_ns - 1) div {{ lap_bucket_s() * 1000000000 }}
+            span_start_ns div {{ lap_bucket_s() * 1000000000 }},
+            (span_end_ns - 1) div {{ lap_bucket_s() * 1000000000 }}
         )) as bucket,
         struct(
+            lap_start_ns, lap_end_ns, incomplete_reason,
             line_ns, sector_1_ns, sector_2_ns, speed_trap_kmh, started_in_pit_lane, ended_in_pit_lane,
             used_pit_lane, all_green, position_at_end, driver_code, team, position_samples, stint_number,
             pit_stops, pit_stop_duration_s, max_validated_at, stops_validated_at
@@ -244,12 +281,10 @@ telemetry as (
 -- mean power times the lap time) and, gear changes aside, nothing needs the samples in order.
 lap_telemetry as (
     select
-        session_id,
-        car_number,
-        lap_number,
-        lap_start_ns,
-        lap_end_ns,
-        lap,
+        -- the keys under other names: lap_rows takes them from the lap, which every lap has
+        session_id as telemetry_session_id,
+        car_number as telemetry_car_number,
+        lap_number as telemetry_lap_number,
         count(speed_kmh) as dynamics_samples,
         max(speed_kmh) as top_speed_kmh,
         avg(speed_kmh) as avg_speed_kmh,
@@ -276,9 +311,28 @@ lap_telemetry as (
         {%- endfor %}
         avg(case when drs_state = 'OPEN' then 1D when drs_state is not null then 0D end) as drs_open_share
     from {{ assign_laps('telemetry') }}
-    -- `lap` is one value per lap: a grouping column rather than an aggregate, so that every aggregation
-    -- buffer is fixed-width and Spark can aggregate in a hash map instead of sorting the rows
-    group by session_id, car_number, lap_number, lap_start_ns, lap_end_ns, lap
+    -- every aggregation buffer is fixed-width (no string), so Spark aggregates in a hash map instead of
+    -- sorting the rows; the lap's own columns join back below
+    group by session_id, car_number, lap_number
+),
+
+-- Each lap once (its first bucket) with its telemetry: a lap without any (stray position records, a
+-- lap cut short before its first dynamics sample) is still a lap.
+lap_rows as (
+    select /*+ BROADCAST(lt) */
+        lb.session_id,
+        lb.car_number,
+        lb.lap_number,
+        lb.lap.lap_start_ns,
+        lb.lap.lap_end_ns,
+        lb.lap,
+        lt.*
+    from lap_buckets as lb
+    left join lap_telemetry as lt
+        on lb.session_id = lt.telemetry_session_id
+        and lb.car_number = lt.telemetry_car_number
+        and lb.lap_number = lt.telemetry_lap_number
+    where lb.bucket = lb.span_start_ns div {{ lap_bucket_s() * 1000000000 }}
 ),
 
 final as (
@@ -302,7 +356,10 @@ final as (
         coalesce(t.lap.started_in_pit_lane, false) as is_out_lap,
         t.lap.pit_stops,
         t.lap.pit_stop_duration_s,
-        t.lap_number > 1
+        t.lap.incomplete_reason is null as is_complete,
+        t.lap.incomplete_reason,
+        t.lap.incomplete_reason is null
+            and t.lap_number > 1
             and not coalesce(t.lap.ended_in_pit_lane, false)
             and not coalesce(t.lap.started_in_pit_lane, false)
             and not t.lap.used_pit_lane
@@ -314,7 +371,7 @@ final as (
         t.lap.speed_trap_kmh,
         t.full_throttle_pct,
         t.braking_pct,
-        t.gear_changes,
+        coalesce(t.gear_changes, 0) as gear_changes,
         t.drs_open_share * (t.lap_end_ns - t.lap_start_ns) / 1e9 as drs_open_s,
         t.mean_deploy_kw * (t.lap_end_ns - t.lap_start_ns) / 1e9 as ers_deployed_kj,
         t.mean_harvest_kw * (t.lap_end_ns - t.lap_start_ns) / 1e9 as ers_harvested_kj,
@@ -342,11 +399,11 @@ final as (
         t.peak_lateral_g,
         t.peak_longitudinal_g,
         t.lap.position_samples,
-        t.dynamics_samples,
+        coalesce(t.dynamics_samples, 0) as dynamics_samples,
         -- the newest silver row behind the lap's timing: the watermark incremental builds read from
         greatest(t.lap.max_validated_at, t.lap.stops_validated_at) as max_validated_at,
         current_timestamp() as built_at
-    from lap_telemetry as t
+    from lap_rows as t
     join sessions as s on t.session_id = s.session_id
 )
 

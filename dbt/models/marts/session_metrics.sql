@@ -39,6 +39,9 @@ stints as (
     group by s.session_id, s.car_number
 ),
 
+-- Lap times, sectors, speeds and the classification from complete laps only (lap_metrics.is_complete):
+-- a lap cut short, with a crossing missing or past the finish would make a best lap, a theoretical best
+-- or the final position wrong. Pit stops are events and count on whatever lap they fell.
 per_car as (
     select
         session_id,
@@ -48,19 +51,23 @@ per_car as (
         max(session_type) as session_type,
         max(driver_code) as driver_code,
         max(team) as team,
-        count(*) as laps_completed,
-        min(lap_time_s) as best_lap_time_s,
+        count_if(is_complete) as laps_completed,
+        count_if(not is_complete) as incomplete_laps,
+        min(lap_time_s) filter (where is_complete) as best_lap_time_s,
         -- the earliest lap of the best time, should two laps tie to the nanosecond
-        min_by(lap_number, named_struct('t', lap_time_s, 'n', lap_number)) as best_lap_number,
+        min_by(lap_number, named_struct('t', lap_time_s, 'n', lap_number)) filter (where is_complete)
+            as best_lap_number,
         count_if(is_clean_lap) as clean_laps,
         avg(lap_time_s) filter (where is_clean_lap) as mean_clean_lap_s,
         median(lap_time_s) filter (where is_clean_lap) as median_clean_lap_s,
         stddev_samp(lap_time_s) filter (where is_clean_lap) as consistency_s,
-        min(sector_1_s) + min(sector_2_s) + min(sector_3_s) as theoretical_best_s,
-        max(top_speed_kmh) as top_speed_kmh,
-        max(speed_trap_kmh) as best_speed_trap_kmh,
+        min(sector_1_s) filter (where is_complete)
+            + min(sector_2_s) filter (where is_complete)
+            + min(sector_3_s) filter (where is_complete) as theoretical_best_s,
+        max(top_speed_kmh) filter (where is_complete) as top_speed_kmh,
+        max(speed_trap_kmh) filter (where is_complete) as best_speed_trap_kmh,
         sum(pit_stops) as pit_stops,
-        max_by(race_position, lap_number) as final_position,
+        max_by(race_position, lap_number) filter (where is_complete) as final_position,
         max(built_at) as laps_built_at
     from laps
     group by session_id, car_number
@@ -75,6 +82,7 @@ select
     p.driver_code,
     p.team,
     p.laps_completed,
+    p.incomplete_laps,
     p.best_lap_time_s,
     p.best_lap_number,
     p.clean_laps,

@@ -5,8 +5,10 @@
 }}
 
 {#
-  One row per session, car and stint (a run on one set of tyres, between pit stops), built from
-  lap_metrics. Incremental runs rebuild every stint of the cars whose laps were rebuilt.
+  One row per session, car and stint (a run on one set of tyres, between pit stops), built from the
+  complete laps of lap_metrics (is_complete): a lap cut short, with a crossing missing or past the finish
+  has no lap time to average and would stretch the stint. Incremental runs rebuild every stint of the cars
+  whose laps were rebuilt.
 #}
 
 with
@@ -16,6 +18,13 @@ laps as (
     from {{ ref('lap_metrics') }} as l
     join {{ rebuilt_cars(ref('lap_metrics')) }} as c
         on l.session_id = c.session_id and l.car_number = c.car_number
+),
+
+-- the newest build of any of the car's laps, complete or not: what rebuilt_cars compares with next time
+cars as (
+    select session_id, car_number, max(built_at) as laps_built_at
+    from laps
+    group by session_id, car_number
 ),
 
 stints as (
@@ -41,10 +50,12 @@ stints as (
             as degradation_s_per_lap,
         regr_slope(lap_time_s, tyre_age_laps) filter (where is_clean_lap) as raw_trend_s_per_lap,
         regr_r2(fuel_corrected_lap_time_s, tyre_age_laps) filter (where is_clean_lap) as degradation_r2,
-        sum(fuel_used_kg) as fuel_used_kg,
-        max(built_at) as laps_built_at
+        sum(fuel_used_kg) as fuel_used_kg
     from laps
+    where is_complete
     group by session_id, car_number, stint_number
 )
 
-select * from stints
+select /*+ BROADCAST(c) */ s.*, c.laps_built_at
+from stints as s
+join cars as c on s.session_id = c.session_id and s.car_number = c.car_number

@@ -1,0 +1,292 @@
+"""When Dagster builds gold, on a real (temporary) Dagster instance: the automation condition and the
+sensor that checks gold after each build.
+
+The silver streams report a materialisation of each silver table every half minute, while silver's
+blocking checks run on QUALITY_CHECK_CRON against a recent window of rows: so every check evaluation is
+older than silver's latest materialisation. Dagster's `all_deps_blocking_checks_passed()` counts a check
+only when it targeted the latest materialisation, which with the streams running never holds (the test
+below shows it); gold's condition asks instead whether a blocking check failed on its latest evaluation.
+Materialisations and check results are reported to the instance as the streams and the check runs
+report them (`report_runless_asset_event`), and the conditions evaluated by Dagster's own evaluator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from f1_assets.gold.automation import check_window, cron_interval, gold_automation
+
+CRON = "*/10 * * * *"
+QUALITY_CRON = "*/5 * * * *"
+SILVER = dg.AssetKey(["silver", "position"])
+SESSIONS = dg.AssetKey(["silver", "sessions"])
+GOLD = dg.AssetKey(["gold", "laps"])
+OLD_GOLD = dg.AssetKey(["gold", "laps_builtin_gating"])
+BLOCKING = "valid_events"
+ADVISORY = "quarantine_rate"
+
+
+def old_condition(cron: str) -> dg.AutomationCondition:
+    """The condition gold had: Dagster's blocking-check gate (the latest materialisation checked)."""
+    tick = dg.AutomationCondition.cron_tick_passed(cron)
+    changed = dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.newly_updated() | dg.AutomationCondition.will_be_requested()
+    ).since(tick)
+    return (
+        tick.since_last_handled()
+        & changed
+        & dg.AutomationCondition.all_deps_blocking_checks_passed()
+        & ~dg.AutomationCondition.in_progress()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+    )
+
+
+@dg.asset_check(asset=SILVER, name=BLOCKING, blocking=True)
+def valid_events() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+@dg.asset_check(asset=SILVER, name=ADVISORY, blocking=False)
+def quarantine_rate() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+@dg.asset(key=GOLD, deps=[SILVER, SESSIONS], automation_condition=gold_automation(CRON, QUALITY_CRON))
+def laps() -> None:
+    pass
+
+
+@dg.asset(key=OLD_GOLD, deps=[SILVER, SESSIONS], automation_condition=old_condition(CRON))
+def laps_builtin_gating() -> None:
+    pass
+
+
+DEFS = dg.Definitions(
+    assets=[dg.AssetSpec(SILVER), dg.AssetSpec(SESSIONS), laps, laps_builtin_gating],
+    asset_checks=[valid_events, quarantine_rate],
+)
+
+
+@pytest.fixture
+def instance(tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        yield instance
+
+
+def next_tick(after: dt.datetime) -> dt.datetime:
+    """The first tick of CRON (every 10 minutes) after `after`."""
+    floor = after.replace(minute=after.minute - after.minute % 10, second=0, microsecond=0)
+    return floor + dt.timedelta(minutes=10)
+
+
+class Ticks:
+    """Evaluates the conditions of DEFS on `instance`, carrying the cursor from one evaluation to the next."""
+
+    def __init__(self, instance: dg.DagsterInstance):
+        self.instance = instance
+        self.cursor = None
+
+    def evaluate(self, at: dt.datetime):
+        result = dg.evaluate_automation_conditions(
+            defs=DEFS, instance=self.instance, cursor=self.cursor, evaluation_time=at
+        )
+        self.cursor = result.cursor
+        return result
+
+
+@dg.op(config_schema={"times": int})
+def report_progress(context) -> None:
+    # what the silver stream's run does every STREAM_REPORT_SECONDS (f1_assets/streaming/jobs.py)
+    for _ in range(context.op_config["times"]):
+        context.log_event(dg.AssetMaterialization(SILVER, metadata={"rows_since_last_report": 1000}))
+
+
+@dg.job
+def silver_stream():
+    report_progress()
+
+
+def materialise_silver(instance, times: int = 1) -> None:
+    """Materialisations of silver as the stream reports them: from its run (not runless: Dagster takes a
+    check and a materialisation of one run as the check of that materialisation)."""
+    config = {"ops": {"report_progress": {"config": {"times": times}}}}
+    assert silver_stream.execute_in_process(instance=instance, run_config=config).success
+
+
+def check_result(instance, name: str, passed: bool, severity=dg.AssetCheckSeverity.ERROR) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(asset_key=SILVER, check_name=name, passed=passed, severity=severity)
+    )
+
+
+def true_labels(result) -> set[str]:
+    """The labels of every node of the evaluation trees that was true (for any asset or check)."""
+    labels = set()
+
+    def walk(node):
+        label = node.condition.get_label()
+        if label is not None and not node.true_subset.is_empty:
+            labels.add(label)
+        for child in node.child_results:
+            walk(child)
+
+    for node in result.results:
+        walk(node)
+    return labels
+
+
+def requested(result, key=GOLD) -> bool:
+    return result.get_num_requested(key) == 1
+
+
+def the_tick_then_a_report(instance, ticks: Ticks, tick: dt.datetime):
+    """The sensor's first evaluation after the cron tick, then its next one after the streams' next report.
+
+    The condition wants a change *since* the tick: on the evaluation that sees the tick pass, the
+    materialisations seen with it came before it; the streams' next report (30 s on) comes after it.
+    """
+    first = ticks.evaluate(tick + dt.timedelta(seconds=5))
+    materialise_silver(instance)
+    return first, ticks.evaluate(tick + dt.timedelta(seconds=65))
+
+
+def streams_running_since_the_checks(instance, ticks: Ticks, check_passed: bool, severity=None):
+    """Silver materialised, checked, then materialised four more times (the streams, every 30 s)."""
+    now = dt.datetime.now(dt.UTC)
+    ticks.evaluate(now)  # the first evaluation only sets the cursor
+    materialise_silver(instance)
+    check_result(instance, BLOCKING, check_passed, severity or dg.AssetCheckSeverity.ERROR)
+    check_result(instance, ADVISORY, False, dg.AssetCheckSeverity.WARN)  # never blocks
+    materialise_silver(instance, times=4)
+    return now
+
+
+def test_the_window_is_twice_the_quality_checks_interval():
+    assert cron_interval("*/5 * * * *") == dt.timedelta(minutes=5)
+    assert cron_interval("0 3 * * *") == dt.timedelta(days=1)
+    assert check_window("*/5 * * * *") == dt.timedelta(minutes=10)
+
+
+def test_dagsters_gate_never_opens_while_the_streams_run(instance):
+    """The cause: the check passed, but on an older materialisation than silver's latest."""
+    ticks = Ticks(instance)
+    now = streams_running_since_the_checks(instance, ticks, check_passed=True)
+    _, result = the_tick_then_a_report(instance, ticks, next_tick(now))
+    assert not requested(result, OLD_GOLD)  # Dagster's own gate: the latest materialisation is unchecked
+    assert requested(result, GOLD)
+
+
+def test_gold_builds_after_the_tick_while_silver_materialises_every_30_s(instance):
+    ticks = Ticks(instance)
+    now = streams_running_since_the_checks(instance, ticks, check_passed=True)
+    before = ticks.evaluate(now + dt.timedelta(seconds=1))
+    assert not requested(before)  # silver changed, but the cron has not ticked since
+    tick = next_tick(now)
+    first, result = the_tick_then_a_report(instance, ticks, tick)
+    assert not requested(first)  # what it saw change came before the tick
+    assert requested(result)
+    labels = true_labels(result)
+    assert "passed within 10 min" in labels  # the blocking check's verdict, under the check
+    assert f"a parent changed since the last tick of {CRON}" in labels
+    # handled: not requested again on the same tick, even as silver keeps materialising
+    materialise_silver(instance, times=2)
+    assert not requested(ticks.evaluate(tick + dt.timedelta(seconds=125)))
+
+
+def test_a_failed_blocking_check_stops_gold(instance):
+    ticks = Ticks(instance)
+    now = streams_running_since_the_checks(instance, ticks, check_passed=False)
+    tick = next_tick(now)
+    _, result = the_tick_then_a_report(instance, ticks, tick)
+    assert not requested(result)
+    labels = true_labels(result)
+    assert f"a parent changed since the last tick of {CRON}" in labels  # the tick and the change are there
+    assert "no parent's blocking check failed (latest evaluation)" not in labels  # this is why not
+    # a failure an hour old still blocks: the data it found bad has not been found good since
+    assert not requested(the_tick_then_a_report(instance, ticks, tick + dt.timedelta(minutes=50))[1])
+    # the check passes on its next run: gold builds, silver still materialising after it
+    check_result(instance, BLOCKING, True)
+    materialise_silver(instance, times=2)
+    assert requested(the_tick_then_a_report(instance, ticks, tick + dt.timedelta(hours=1))[1])
+
+
+def test_a_warning_from_a_blocking_check_does_not_stop_gold(instance):
+    ticks = Ticks(instance)
+    now = streams_running_since_the_checks(
+        instance, ticks, check_passed=False, severity=dg.AssetCheckSeverity.WARN
+    )
+    assert requested(the_tick_then_a_report(instance, ticks, next_tick(now))[1])
+
+
+def test_nothing_changed_since_the_tick_is_not_requested(instance):
+    ticks = Ticks(instance)
+    now = dt.datetime.now(dt.UTC)
+    ticks.evaluate(now)
+    materialise_silver(instance)
+    check_result(instance, BLOCKING, True)
+    tick = next_tick(now)
+    result = ticks.evaluate(tick + dt.timedelta(seconds=5))  # silver changed before the tick only
+    assert not requested(result)
+    result = ticks.evaluate(tick + dt.timedelta(seconds=65))  # and not since
+    assert not requested(result)
+    assert f"{CRON} ticked since the last request" in true_labels(result)
+    assert f"a parent changed since the last tick of {CRON}" not in true_labels(result)
+
+
+def test_a_check_not_evaluated_for_long_does_not_block_and_says_so(instance):
+    ticks = Ticks(instance)
+    now = streams_running_since_the_checks(instance, ticks, check_passed=True)
+    # the quality schedule stopped: the latest (passed) evaluation is hours old by the next tick
+    _, result = the_tick_then_a_report(instance, ticks, next_tick(now + dt.timedelta(hours=3)))
+    assert requested(result)
+    labels = true_labels(result)
+    assert "not evaluated within 10 min: stale, not blocking" in labels
+    assert "passed within 10 min" not in labels
+
+
+def test_a_check_never_evaluated_does_not_block(instance):
+    ticks = Ticks(instance)
+    now = dt.datetime.now(dt.UTC)
+    ticks.evaluate(now)
+    materialise_silver(instance, times=3)
+    _, result = the_tick_then_a_report(instance, ticks, next_tick(now))
+    assert requested(result)
+    assert "not evaluated within 10 min: stale, not blocking" in true_labels(result)
+
+
+# ----- the gold_built sensor, from the code location's definitions -----
+
+
+def test_gold_built_requests_one_run_per_materialisation_of_lap_metrics(instance):
+    from f1_assets.definitions import defs
+
+    sensor = defs.resolve_sensor_def("gold_built")
+    laps_key = dg.AssetKey(["gold", "lap_metrics"])
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        return sensor.evaluate_tick(context)
+
+    first = tick(None)
+    assert not first.run_requests and "has not been materialised yet" in first.skip_message
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(laps_key))
+    result = tick(first.cursor)
+    assert result.skip_message is None
+    (request,) = result.run_requests
+    assert request.job_name in (None, "gold_quality_checks")
+    storage_id = int(result.cursor)
+    assert request.run_key == f"lap_metrics-{storage_id}"
+
+    again = tick(result.cursor)
+    assert not again.run_requests and f"since event {storage_id}" in again.skip_message
+
+    # two more builds before the next tick: one run, for the newest, with a new run key
+    instance.report_runless_asset_event(dg.AssetMaterialization(laps_key))
+    instance.report_runless_asset_event(dg.AssetMaterialization(laps_key))
+    later = tick(result.cursor)
+    (request2,) = later.run_requests
+    assert int(later.cursor) > storage_id and request2.run_key == f"lap_metrics-{later.cursor}"
