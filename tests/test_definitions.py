@@ -135,6 +135,9 @@ def test_quality_checks_cover_every_layer_and_gold_follows_silver():
     laps = graph.get(dg.AssetKey(["gold", "lap_metrics"]))
     assert table_asset_key("silver.position") in laps.parent_keys  # lineage silver -> gold
     assert laps.automation_condition is not None and laps.freshness_policy is not None
+    # the staging views too: a new platform has none, and a mart built alone cannot read them
+    gold = [graph.get(key) for key in dg.AssetSelection.groups("gold").resolve(graph)]
+    assert len(gold) > 3 and all(node.automation_condition is not None for node in gold)
     assert defs.resolve_sensor_def("gold_built").default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_sensor_def("gold_automation") is not None
 

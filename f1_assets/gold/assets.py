@@ -72,8 +72,10 @@ class GoldTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        # staging models are views: nothing to rebuild; the marts rebuild on the cron after silver changed
-        return gold_automation() if self._is_mart(dbt_resource_props) else None
+        # Every model follows the cron once silver changed, the staging views too: a mart reads them, and a
+        # new platform has none until they are built (a mart built alone failed: TABLE_OR_VIEW_NOT_FOUND
+        # gold_staging.stg_position). A view's rebuild is one DDL statement in the same dbt run.
+        return gold_automation()
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)

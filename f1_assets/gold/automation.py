@@ -128,21 +128,21 @@ class LatestCheckVerdict(dg.AutomationCondition[dg.AssetCheckKey]):
 
 
 class EvaluatedInCodeLocation(dg.AutomationCondition[dg.AssetKey]):
-    """Its operand, as it is, but never sent to Dagster's daemon or webserver as a whole condition.
+    """Always true; there so that Dagster ships the gold condition as a snapshot, not whole.
 
-    Dagster ships a condition to its other processes whole when every node says it can be serialised,
-    and `all_checks_match` does not count its operand among its children: a condition holding a custom
-    part (LatestCheckVerdict) there passes for serialisable, and the code location fails to load
-    ("Unhandled value type LatestCheckVerdict"). As a child of this node, which is not serialisable,
-    the whole condition goes as its snapshot (names and labels only), and the gold_automation sensor
+    Dagster sends a condition whole to its daemon and webserver when every node says it can be
+    serialised, and `all_checks_match` does not count its operand among its children: the condition,
+    holding a custom part (LatestCheckVerdict) there, passed for serialisable, and the code location
+    failed to load ("Unhandled value type LatestCheckVerdict"). With this node, which is not
+    serialisable, the condition goes as its snapshot (names and labels), and the gold_automation sensor
     evaluates it in the code location (`use_user_code_server`).
     """
 
-    def __init__(self, operand: dg.AutomationCondition, label: str | None = None):
-        self.operand, self.label = operand, label
+    def __init__(self, label: str | None = "evaluated in the code location"):
+        self.label = label
 
     def with_label(self, label: str | None) -> EvaluatedInCodeLocation:
-        return EvaluatedInCodeLocation(self.operand, label)
+        return EvaluatedInCodeLocation(label)
 
     def get_label(self) -> str | None:
         return self.label
@@ -153,21 +153,14 @@ class EvaluatedInCodeLocation(dg.AutomationCondition[dg.AssetKey]):
 
     @property
     def description(self) -> str:
-        return "Evaluated in the code location (it holds a custom condition)"
-
-    @property
-    def children(self) -> list[dg.AutomationCondition]:
-        return [self.operand]
+        return "Always true: this condition is evaluated in the code location (it has a custom part)"
 
     @property
     def requires_cursor(self) -> bool:
         return False
 
-    async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        child = await context.for_child_condition(
-            child_condition=self.operand, child_indices=[0], candidate_subset=context.candidate_subset
-        ).evaluate_async()
-        return dg.AutomationResult(context, child.true_subset, child_results=[child])
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        return dg.AutomationResult(context=context, true_subset=context.candidate_subset)
 
 
 def blocking_checks_not_failed(window: timedelta) -> dg.AutomationCondition:
@@ -184,9 +177,7 @@ def blocking_checks_not_failed(window: timedelta) -> dg.AutomationCondition:
             "no blocking check failed on its latest evaluation"
         )
     )
-    return EvaluatedInCodeLocation(every_parent).with_label(
-        "no parent's blocking check failed (latest evaluation)"
-    )
+    return every_parent.with_label("no parent's blocking check failed (latest evaluation)")
 
 
 def gold_automation(cron: str = GOLD_CRON, quality_cron: str = QUALITY_CRON) -> dg.AutomationCondition:
@@ -209,4 +200,5 @@ def gold_automation(cron: str = GOLD_CRON, quality_cron: str = QUALITY_CRON) -> 
         & blocking_checks_not_failed(check_window(quality_cron))
         & (~dg.AutomationCondition.in_progress()).with_label("no run of this model in progress")
         & (~dg.AutomationCondition.any_deps_in_progress()).with_label("no parent being materialised")
+        & EvaluatedInCodeLocation()
     ).with_label(f"on {cron} once silver changed, unless a blocking check failed")

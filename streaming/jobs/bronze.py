@@ -63,6 +63,19 @@ def read_raw(
     return reader.option("maxOffsetsPerTrigger", str(limit)).load()
 
 
+def _kafka_columns() -> tuple[Column, ...]:
+    """What bronze keeps of the Kafka record itself: its coordinates, key, bytes and encoding (by topic)."""
+    return (
+        F.col("topic").alias("kafka_topic"),
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+        F.col("timestamp").alias("kafka_timestamp"),
+        F.col("key").cast("string").alias("kafka_key"),
+        F.col("value").alias("raw_value"),
+        F.when(F.col("topic").endswith(".json"), "json").otherwise("protobuf").alias("encoding"),
+    )
+
+
 def framing_error() -> Column:
     """Why a Kafka value is not a Confluent wire-format record (null when it is one), saying what it is."""
     value = F.col("value")
@@ -198,13 +211,7 @@ def decode(raw: DataFrame) -> DataFrame:
     return (
         stage.withColumnRenamed("record", "envelope")
         .select(
-            F.col("topic").alias("kafka_topic"),
-            F.col("partition").alias("kafka_partition"),
-            F.col("offset").alias("kafka_offset"),
-            F.col("timestamp").alias("kafka_timestamp"),
-            F.col("key").cast("string").alias("kafka_key"),
-            F.col("value").alias("raw_value"),
-            F.when(F.col("is_json"), "json").otherwise("protobuf").alias("encoding"),
+            *_kafka_columns(),
             schema_id().alias("schema_id"),
             "decode_error",
             F.when(readable, F.col("envelope.event_id")).alias("event_id"),
@@ -236,13 +243,7 @@ def set_aside(raw: DataFrame, detail: str) -> DataFrame:
     with reason `batch_failed` and this detail, and they go to the DLQ.
     """
     return raw.select(
-        F.col("topic").alias("kafka_topic"),
-        F.col("partition").alias("kafka_partition"),
-        F.col("offset").alias("kafka_offset"),
-        F.col("timestamp").alias("kafka_timestamp"),
-        F.col("key").cast("string").alias("kafka_key"),
-        F.col("value").alias("raw_value"),
-        F.when(F.col("topic").endswith(".json"), "json").otherwise("protobuf").alias("encoding"),
+        *_kafka_columns(),
         F.lit(None).cast("int").alias("schema_id"),
         F.lit(f"batch failed: {detail}").alias("decode_error"),
         F.lit("undecodable").alias("event_type"),

@@ -132,10 +132,11 @@ def silver_rows(validated: DataFrame, event_type: str, validated_at: dt.datetime
     )
 
 
-def quarantine_rows(validated: DataFrame, quarantined_at: dt.datetime) -> DataFrame:
-    return validated.where(quarantined()).select(
-        "reason",
-        "reason_detail",
+def _quarantine_columns(reason: Column, detail: Column, session_date: Column, quarantined_at: dt.datetime):
+    """silver.quarantine's columns, from bronze's own: the record's bytes and coordinates as they are."""
+    return (
+        reason.alias("reason"),
+        detail.alias("reason_detail"),
         F.when(F.col("event_id") != "", F.col("event_id")).alias("event_id"),
         F.when(F.col("session_id") != "", F.col("session_id")).alias("session_id"),
         "car_number",
@@ -151,8 +152,14 @@ def quarantine_rows(validated: DataFrame, quarantined_at: dt.datetime) -> DataFr
         "kafka_timestamp",
         "ingested_at",
         F.lit(quarantined_at).alias("quarantined_at"),
-        F.coalesce(_context_value("session_date"), F.col("session_date")).alias("session_date"),
+        session_date.alias("session_date"),
     )
+
+
+def quarantine_rows(validated: DataFrame, quarantined_at: dt.datetime) -> DataFrame:
+    session_date = F.coalesce(_context_value("session_date"), F.col("session_date"))
+    columns = _quarantine_columns(F.col("reason"), F.col("reason_detail"), session_date, quarantined_at)
+    return validated.where(quarantined()).select(*columns)
 
 
 def set_aside_rows(batch: DataFrame, detail: str, quarantined_at: dt.datetime) -> DataFrame:
@@ -160,26 +167,8 @@ def set_aside_rows(batch: DataFrame, detail: str, quarantined_at: dt.datetime) -
 
     Only bronze's own columns, copied: nothing here reads a record's contents, so nothing can fail.
     """
-    return batch.select(
-        F.lit(failures.REASON).alias("reason"),
-        F.lit(detail).alias("reason_detail"),
-        F.when(F.col("event_id") != "", F.col("event_id")).alias("event_id"),
-        F.when(F.col("session_id") != "", F.col("session_id")).alias("session_id"),
-        "car_number",
-        "event_type",
-        "event_time",
-        "encoding",
-        "schema_id",
-        "raw_value",
-        "payload_json",
-        "kafka_topic",
-        "kafka_partition",
-        "kafka_offset",
-        "kafka_timestamp",
-        "ingested_at",
-        F.lit(quarantined_at).alias("quarantined_at"),
-        "session_date",
-    )
+    reason, detail_ = F.lit(failures.REASON), F.lit(detail)
+    return batch.select(*_quarantine_columns(reason, detail_, F.col("session_date"), quarantined_at))
 
 
 ENRICHED_VALUE = "enriched_value"
