@@ -296,18 +296,17 @@ class BronzeBatch:
         self.s, self.appends, self.on_failed = s, appends, on_failed
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
-        raw = raw.persist()  # the Kafka read is done once, whatever the tries
-        try:
-            failures.run_batch(
-                lambda: land(self.s, decode(raw), batch_id, self.appends),
-                lambda detail: land(self.s, set_aside(raw, detail), batch_id, self.appends),
-                self.s.stream_batch_tries,
-                name=f"{QUERY_NAME} batch {batch_id}",
-                before_retry=lambda: self.appends.retrying(batch_id),
-                on_failed=self.on_failed,
-            )
-        finally:
-            raw.unpersist()
+        # Not cached: Spark counts a batch's input rows on the plan foreachBatch runs, and a cache of the
+        # raw batch hides the Kafka scan from it (numInputRows 0). `land` caches the decoded rows; a retry,
+        # rare, reads the batch's offsets from Kafka again.
+        failures.run_batch(
+            lambda: land(self.s, decode(raw), batch_id, self.appends),
+            lambda detail: land(self.s, set_aside(raw, detail), batch_id, self.appends),
+            self.s.stream_batch_tries,
+            name=f"{QUERY_NAME} batch {batch_id}",
+            before_retry=lambda: self.appends.retrying(batch_id),
+            on_failed=self.on_failed,
+        )
 
 
 def start(
