@@ -1,0 +1,445 @@
+# Not collected (no test_ prefix): the first-hour extension of tests/test_make_roundtrip.py (issue 15), kept
+# for the next session. It does not pass yet: no gold build finished within its window on two cores.
+"""`make up` / `make wait` / `make status` / `make down`: the commands a user types, end to end, and what a
+new user gets from `make up` left running (its "first hour", sped up).
+
+On the way, the platform's Prometheus must have data for every panel of the Grafana dashboards. Then,
+with the simulator racing a few cars fast and Dagster's intervals shortened by settings, a few bad raw
+records are injected (tests/bad_records.py), and Dagster's GraphQL API (tests/dagster_graphql.py) must show
+a platform that runs by itself: no sensor tick failed, no run failed, both stream runs up, gold rebuilt
+by its automation at least twice, the asset checks of bronze, silver and gold evaluated; and the bad
+records are in `silver.quarantine` with their reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+
+from streaming import topics
+from streaming.jobs.silver import QUARANTINE_TABLE
+from streaming.runtime import manager
+from streaming.runtime.ephemeral import ephemeral_env
+from streaming.runtime.services import tcp_open
+from streaming.settings import PROJECT_ROOT, Settings
+from tests.bad_records import BadRecord, bad_records, latest_event, send
+from tests.dagster_graphql import AUTOMATION_TAG, DagsterGraphQL, Snapshot
+from tests.delta_read import read_rows
+
+pytestmark = pytest.mark.e2e
+
+
+def make(target: str, env: dict[str, str], timeout_s: float = 900) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def _raw_events_flowing(settings: Settings) -> bool:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "roundtrip"})
+    try:
+        for _ in range(60):
+            partitions = (
+                consumer.list_topics(topics.RAW_PROTOBUF, timeout=10).topics[topics.RAW_PROTOBUF].partitions
+            )
+            ends = [
+                consumer.get_watermark_offsets(TopicPartition(topics.RAW_PROTOBUF, p))[1] for p in partitions
+            ]
+            if sum(ends) > 1000:
+                return True
+            time.sleep(1)
+        return False
+    finally:
+        consumer.close()
+
+
+def _silver_valid(settings: Settings) -> float:
+    """Valid records silver landed, from the exporter of the silver run that Dagster's sensor launched."""
+    from streaming.jobs.runner import metrics_port
+    from streaming.metrics import scrape
+
+    key = ("f1_records_total", (("outcome", "valid"), ("query", "silver")))
+    return scrape(metrics_port(settings, ("silver",))).get(key, 0.0)
+
+
+def _dashboards_with_data(settings: Settings, timeout_s: float):
+    """Every dashboard panel's queries against the platform's Prometheus, once all return data (or time out).
+
+    Rates need two scrapes, and the asset-check panels a first check run, so the first rounds miss some.
+    """
+    from streaming.dashboard_check import check
+
+    prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        results, missing = check(prometheus)
+        if (all(r.ok for r in results) and not missing) or time.monotonic() > deadline:
+            return results, missing
+        time.sleep(10)
+
+
+def _stream_run_logs(settings: Settings, tail_chars: int = 3000) -> str:
+    """The ends of the Dagster runs' captured stderr, for a failure message: what the streams were doing."""
+    logs = sorted(settings.dagster_home.glob("storage/*/compute_logs/*.err"))
+    return "\n".join(f"--- {path}\n{path.read_text(errors='replace')[-tail_chars:]}" for path in logs)
+
+
+# The first hour, sped up: a few cars racing four times faster than real time (a Monza lap in ~20 s, a
+# five-lap race in under two minutes, then the next one), the checks every minute, gold every two.
+FIRST_HOUR_SETTINGS = {
+    "SIMULATOR_CARS": "4",
+    "SIMULATOR_SPEED": "4",
+    "SIMULATOR_LAPS": "5",
+    "QUALITY_CHECK_CRON": "* * * * *",
+    "GOLD_BUILD_CRON": "*/2 * * * *",
+    "STREAM_REPORT_SECONDS": "15",
+    "PROMETHEUS_SCRAPE_INTERVAL": "5s",
+}
+GOLD_AUTOMATION = "gold_automation"
+LAP_METRICS = ["gold", "lap_metrics"]  # the mart whose builds gold_built follows
+STREAM_JOBS = ("bronze_stream", "silver_stream")
+GOLD_BUILDS_WANTED = 2
+# After the bad records: long enough for two cron ticks of gold, each with a dbt build, on two busy cores.
+FIRST_HOUR_WAIT_S = 480
+POLL_S = 15
+
+
+def _quarantined(settings: Settings) -> list[dict]:
+    table = f"{settings.delta_storage_path}/{QUARANTINE_TABLE.replace('.', '/')}"
+    return read_rows(table, ["reason", "reason_detail", "raw_value", "kafka_topic", "event_id"])
+
+
+@dataclass
+class FirstHour:
+    """What the first-hour test waits for and asserts, from one Dagster snapshot and the quarantine."""
+
+    snapshot: Snapshot
+    quarantine: list[dict]
+    bad: list[BadRecord]
+
+    def gold_builds(self) -> list[dict]:
+        return self.snapshot.materializing_runs(LAP_METRICS, GOLD_AUTOMATION)
+
+    def checks_evaluated(self, layer: str) -> dict:
+        return self.snapshot.evaluated_checks(layer)
+
+    def gold_expectations_evaluated(self) -> dict:
+        """Gold checks evaluated by gold's Great Expectations job (launched by the gold_built sensor)."""
+        return {
+            key: executions
+            for key, executions in self.checks_evaluated("gold").items()
+            if any(
+                (self.snapshot.run(e["runId"]) or {}).get("jobName") == "gold_quality_checks"
+                for e in executions
+            )
+        }
+
+    def bad_record_reasons(self) -> dict[int, list[str]]:
+        """{index in `bad`: the reasons of its rows in the quarantine} (one row, of its reason, is right)."""
+        return {
+            i: [
+                r["reason"]
+                for r in self.quarantine
+                if r["raw_value"] == record.value and r["kafka_topic"] == record.topic
+            ]
+            for i, record in enumerate(self.bad)
+        }
+
+    def waiting_for(self) -> list[str]:
+        """What the platform has not done yet (empty: everything the test waits for happened)."""
+        missing = []
+        builds = self.gold_builds()
+        if len(builds) < GOLD_BUILDS_WANTED:
+            missing.append(
+                f"gold/lap_metrics materialised by {GOLD_AUTOMATION} runs {len(builds)} time(s), "
+                f"wanted {GOLD_BUILDS_WANTED}"
+            )
+        for layer in ("bronze", "silver", "gold"):
+            if not self.checks_evaluated(layer):
+                total = len(self.snapshot.checks_of(layer))
+                missing.append(f"no {layer} asset check evaluated (of {total} {layer} checks)")
+        if not self.gold_expectations_evaluated():
+            missing.append("gold's Great Expectations checks (job gold_quality_checks) never evaluated")
+        for i, reasons in self.bad_record_reasons().items():
+            record = self.bad[i]
+            if reasons != [record.reason]:
+                missing.append(
+                    f"bad record {i} ({record.topic}, {len(record.value)} bytes): quarantined with "
+                    f"{reasons}, wanted [{record.reason!r}]"
+                )
+        return missing
+
+    def problems(self, since: float) -> list[str]:
+        """What must never happen: failed sensor ticks, failed runs, a stream without its running run."""
+        found = []
+        for name, ticks in self.snapshot.failed_ticks(since).items():
+            total = len(
+                (self.snapshot.sensor(name) or {"sensorState": {"ticks": []}})["sensorState"]["ticks"]
+            )
+            found.append(
+                f"sensor {name}: {len(ticks)} of {total} ticks FAILED; last error: {_last_error(ticks[0])}"
+            )
+        for run in self.snapshot.failed_runs():
+            found.append(f"run {run['runId'][:8]} of {run['jobName']} FAILED (tags {_short_tags(run)})")
+        for job in STREAM_JOBS:
+            if not self.snapshot.runs_of(job, "STARTED"):
+                statuses = [r["status"] for r in self.snapshot.runs_of(job)]
+                found.append(f"no STARTED run of {job} (its runs: {statuses})")
+        return found
+
+    def figures(self, started: float, injected: float | None) -> list[str]:
+        builds = self.gold_builds()
+        lines = []
+        if builds:
+            first = builds[0]["materialized_at"] - started
+            lines.append(
+                f"time to first gold build (lap_metrics by {GOLD_AUTOMATION}): {first:.0f} s after make up"
+            )
+        after = sum(1 for b in builds if injected and b["materialized_at"] >= injected)
+        lines.append(f"gold builds by {GOLD_AUTOMATION}: {len(builds)} ({after} after the bad records)")
+        automation_runs = self.snapshot.launched_by(GOLD_AUTOMATION)
+        lines.append(f"{GOLD_AUTOMATION} runs: {[r['status'] for r in automation_runs]}")
+        for layer in ("bronze", "silver", "gold"):
+            evaluated = self.checks_evaluated(layer)
+            executions = sum(len(e) for e in evaluated.values())
+            lines.append(
+                f"{layer} checks evaluated: {len(evaluated)} of {len(self.snapshot.checks_of(layer))} "
+                f"checks, {executions} executions"
+            )
+        lines.append(f"gold Great Expectations checks evaluated: {len(self.gold_expectations_evaluated())}")
+        by_reason: dict[str, int] = {}
+        for row in self.quarantine:
+            by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + 1
+        lines.append(f"silver.quarantine by reason: {dict(sorted(by_reason.items()))}")
+        reasons = self.bad_record_reasons()
+        lines.append(
+            "bad records: "
+            + "; ".join(
+                f"{i} ({r.topic}, {len(r.value)} bytes): wanted {r.reason}, quarantined as {reasons[i]}"
+                for i, r in enumerate(self.bad)
+            )
+        )
+        lines.append(f"sensor ticks: {self.snapshot.tick_counts()}")
+        runs_by_job: dict[str, dict[str, int]] = {}
+        for run in self.snapshot.runs:
+            job = runs_by_job.setdefault(run["jobName"], {})
+            job[run["status"]] = job.get(run["status"], 0) + 1
+        lines.append(f"runs by job: {runs_by_job}")
+        return lines
+
+    def evidence(self, client: DagsterGraphQL, settings: Settings) -> str:
+        """What Dagster showed, for a failure message: gold_automation's last ticks and evaluation, the last
+        failed ticks' errors, the failed runs' stderr."""
+        lines = []
+        sensor = self.snapshot.sensor(GOLD_AUTOMATION)
+        if sensor:
+            for tick in sensor["sensorState"]["ticks"][:5]:
+                lines.append(
+                    f"{GOLD_AUTOMATION} tick {time.strftime('%H:%M:%S', time.gmtime(tick['timestamp']))}: "
+                    f"{tick['status']}, {tick['requestedAssetMaterializationCount']} requested, "
+                    f"skip reason {tick['skipReason']!r}, error {_last_error(tick)!r}"
+                )
+        try:
+            for record in client.automation_evaluations(LAP_METRICS, limit=1):
+                lines.append(
+                    f"latest automation evaluation of gold/lap_metrics: {record['numRequested']} requested"
+                )
+                for node in record["evaluationNodes"]:
+                    label = node["userLabel"] or " ".join(node["expandedLabel"])
+                    lines.append(f"  {node['numTrue']} true: {label[:160]}")
+        except Exception as error:  # noqa: BLE001 - evidence only
+            lines.append(f"automation evaluations unavailable: {error}")
+        for name, ticks in self.snapshot.failed_ticks().items():
+            lines.append(
+                f"last failed tick of {name}: {(ticks[0]['error'] or {}).get('message', '')[-1500:]}"
+            )
+        for run in self.snapshot.failed_runs()[:3]:
+            logs = sorted(settings.dagster_home.glob(f"storage/{run['runId']}/compute_logs/*.err"))
+            tail = "\n".join(path.read_text(errors="replace")[-1500:] for path in logs)
+            lines.append(f"--- failed run {run['runId'][:8]} of {run['jobName']}:\n{tail}")
+        return "\n".join(lines)
+
+
+def _last_error(tick: dict) -> str:
+    message = ((tick.get("error") or {}).get("message") or "").strip().splitlines()
+    return message[-1][:300] if message else ""
+
+
+def _short_tags(run: dict) -> dict:
+    return {
+        k: v
+        for k, v in run["tags"].items()
+        if k in ("dagster/sensor_name", "dagster/schedule_name", "f1/stream", AUTOMATION_TAG)
+    }
+
+
+def _code_location_loaded(client: DagsterGraphQL, timeout_s: float = 180) -> None:
+    """Wait for Dagster's code locations to load; fail with the load error of one that does not."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        locations = client.locations()
+        failed = [loc for loc in locations if loc["error"]]
+        assert not failed, (
+            "Dagster's code location does not load (so no sensor, schedule or run):\n"
+            + "\n".join(f"{loc['name']}: {loc['error'][-3000:]}" for loc in failed)
+        )
+        if locations and all(loc["loadStatus"] == "LOADED" for loc in locations):
+            return
+        assert time.monotonic() < deadline, f"Dagster's code locations still loading: {locations}"
+        time.sleep(5)
+
+
+def _await_first_hour(client, settings, bad, timeout_s: float) -> FirstHour:
+    """Poll Dagster and the quarantine until everything the test waits for happened, or `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = FirstHour(Snapshot.take(client), _quarantined(settings), bad)
+        if not seen.waiting_for() or time.monotonic() > deadline:
+            return seen
+        time.sleep(POLL_S)
+
+
+def _streams_up(settings: Settings, env: dict[str, str]) -> list[str]:
+    """Problems with the streams as `f1 stream status` and their exporters show them (empty: both run)."""
+    from streaming.jobs.runner import metrics_port
+    from streaming.metrics import scrape
+
+    status = subprocess.run(
+        ["uv", "run", "--frozen", "f1", "stream", "status"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    problems = []
+    for query in ("bronze", "silver"):
+        if not re.search(rf"^\s*{query}\s+running\s", status.stdout, re.MULTILINE):
+            problems.append(
+                f"`f1 stream status` does not show {query} running:\n{status.stdout}{status.stderr}"
+            )
+        up = scrape(metrics_port(settings, (query,))).get(("f1_stream_up", (("query", query),)))
+        if up != 1:
+            problems.append(f"the {query} stream's exporter says f1_stream_up={up}")
+    return problems
+
+
+# a whole platform with four Spark drivers at times (bronze, silver, checks, dbt) on two cores: minutes
+@pytest.mark.timeout(1800)
+def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
+    # a few cars, sped up: this test is about the wiring and the platform running by itself; `f1 bench
+    # pipeline` measures throughput
+    env = {**os.environ, **ephemeral_env(tmp_path / "state", **FIRST_HOUR_SETTINGS)}
+    settings = Settings.from_env(env)
+    client = DagsterGraphQL(settings.dagster_url)
+    started, injected, seen = time.time(), None, None
+    try:
+        up = make("up", env)
+        assert "f1.telemetry.dlq" in up.stdout and "database gold: ready" in up.stdout
+        make("wait", env)
+
+        status = json.loads(
+            subprocess.run(
+                ["uv", "run", "--frozen", "f1", "status", "--json"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        assert {row["name"] for row in status if row["healthy"] and row["running"]} == set(
+            settings.f1_services
+        )
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.dagster_port}/server_info", timeout=10) as r:
+            assert "dagster_webserver_version" in r.read().decode()
+        _code_location_loaded(client)
+        for name in settings.f1_services:
+            assert (settings.logs_dir / f"{name}.log").stat().st_size > 0
+        assert _raw_events_flowing(settings), "the simulator service sends no events"
+        # ... and the stream runs Dagster's sensors launch land them in silver
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and _silver_valid(settings) == 0:
+            time.sleep(2)
+        assert _silver_valid(settings) > 0, (
+            f"the Dagster stream runs land nothing in silver\n{_stream_run_logs(settings)}"
+        )
+        print(f"first hour: silver landing {time.time() - started:.0f} s after make up")
+
+        # every panel of the Grafana dashboards returns data from the platform's Prometheus
+        results, missing = _dashboards_with_data(settings, timeout_s=360)
+        empty = [f"{r.dashboard} / {r.panel}: {r.error or 'no data'} [{r.expr}]" for r in results if not r.ok]
+        assert not empty and not missing, "\n".join(empty + [f"metric never scraped: {m}" for m in missing])
+        # ... and the System Resources panels see the Spark drivers' JVMs beside the services'
+        from streaming.dashboard_check import prometheus_api
+
+        prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
+        jvms = prometheus_api(
+            prometheus, "query", query="count by (service) (rate(process_cpu_seconds_total[1m]))"
+        )
+        assert {r["metric"].get("service") for r in jvms["result"]} >= {"spark-driver", "kafka", "registry"}
+        from streaming.dashboard_check import render
+
+        previews = render(prometheus, tmp_path / "dashboards", minutes=10)
+        assert all(path.stat().st_size > 10_000 for path in previews)
+
+        # mid-run, bad records into the raw topics, made from a live event of the running race
+        from streaming.contracts.registration import schema_ids
+
+        template = latest_event(settings)
+        assert template is not None, "no position event on the raw topic to derive the bad records from"
+        bad = bad_records(template, schema_ids(settings))
+        send(settings, bad)
+        injected = time.time()
+        print(f"first hour: {len(bad)} bad records sent {injected - started:.0f} s after make up")
+
+        # the platform runs by itself: what Dagster's GraphQL API and the quarantine show
+        seen = _await_first_hour(client, settings, bad, FIRST_HOUR_WAIT_S)
+        print(f"first hour: observed {time.time() - started:.0f} s after make up")
+        for line in seen.figures(started, injected):
+            print(f"first hour: {line}")
+        failures = seen.waiting_for() + seen.problems(since=started) + _streams_up(settings, env)
+        assert not failures, (
+            "the platform does not run by itself:\n- "
+            + "\n- ".join(failures)
+            + f"\n\nwhat Dagster showed:\n{seen.evidence(client, settings)}"
+        )
+    finally:
+        if seen is None:  # failed before the first-hour part: still show what Dagster had done
+            try:
+                for line in FirstHour(Snapshot.take(client), _quarantined(settings), []).figures(
+                    started, injected
+                ):
+                    print(f"first hour (at the failure): {line}")
+            except Exception as error:  # noqa: BLE001 - diagnostics only
+                print(f"first hour: Dagster not readable at the failure: {error}")
+        down = make("down", env)
+    assert "stopped:" in down.stdout
+    assert not any(manager.process_of(settings, svc).is_running() for svc in manager.SERVICES.values())
+    for port in (
+        settings.kafka_port,
+        settings.schema_registry_port,
+        settings.metastore_port,
+        settings.prometheus_port,
+        settings.dagster_port,
+        settings.metrics_exporter_port,
+        settings.metrics_exporter_port + 1,
+    ):
+        assert not tcp_open("127.0.0.1", port), f"port {port} still open after make down"
