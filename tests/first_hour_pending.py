@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from streaming import topics
 from streaming.jobs.silver import QUARANTINE_TABLE
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import ephemeral_env
@@ -32,72 +31,15 @@ from streaming.settings import PROJECT_ROOT, Settings
 from tests.bad_records import BadRecord, bad_records, latest_event, send
 from tests.dagster_graphql import AUTOMATION_TAG, DagsterGraphQL, Snapshot
 from tests.delta_read import read_rows
+from tests.test_make_roundtrip import (  # the round trip's own helpers
+    _dashboards_with_data,
+    _raw_events_flowing,
+    _silver_valid,
+    _stream_run_logs,
+    make,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def make(target: str, env: dict[str, str], timeout_s: float = 900) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        ["make", "--no-print-directory", target],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-    )
-    assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return result
-
-
-def _raw_events_flowing(settings: Settings) -> bool:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "roundtrip"})
-    try:
-        for _ in range(60):
-            partitions = (
-                consumer.list_topics(topics.RAW_PROTOBUF, timeout=10).topics[topics.RAW_PROTOBUF].partitions
-            )
-            ends = [
-                consumer.get_watermark_offsets(TopicPartition(topics.RAW_PROTOBUF, p))[1] for p in partitions
-            ]
-            if sum(ends) > 1000:
-                return True
-            time.sleep(1)
-        return False
-    finally:
-        consumer.close()
-
-
-def _silver_valid(settings: Settings) -> float:
-    """Valid records silver landed, from the exporter of the silver run that Dagster's sensor launched."""
-    from streaming.jobs.runner import metrics_port
-    from streaming.metrics import scrape
-
-    key = ("f1_records_total", (("outcome", "valid"), ("query", "silver")))
-    return scrape(metrics_port(settings, ("silver",))).get(key, 0.0)
-
-
-def _dashboards_with_data(settings: Settings, timeout_s: float):
-    """Every dashboard panel's queries against the platform's Prometheus, once all return data (or time out).
-
-    Rates need two scrapes, and the asset-check panels a first check run, so the first rounds miss some.
-    """
-    from streaming.dashboard_check import check
-
-    prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
-    deadline = time.monotonic() + timeout_s
-    while True:
-        results, missing = check(prometheus)
-        if (all(r.ok for r in results) and not missing) or time.monotonic() > deadline:
-            return results, missing
-        time.sleep(10)
-
-
-def _stream_run_logs(settings: Settings, tail_chars: int = 3000) -> str:
-    """The ends of the Dagster runs' captured stderr, for a failure message: what the streams were doing."""
-    logs = sorted(settings.dagster_home.glob("storage/*/compute_logs/*.err"))
-    return "\n".join(f"--- {path}\n{path.read_text(errors='replace')[-tail_chars:]}" for path in logs)
 
 
 # The first hour, sped up: a few cars racing four times faster than real time (a Monza lap in ~20 s, a
