@@ -49,9 +49,8 @@ compose-check: ## build the compose-go validator of docker-compose.yml (needs Go
 $(COMPOSE_CHECK): scripts/compose-check/main.go scripts/compose-check/go.mod scripts/compose-check/go.sum
 	cd scripts/compose-check && go build -trimpath -ldflags='-s -w' -o bin/compose-check .
 
-up: install ## install on first use, start every service, create topics and tables, start Dagster
+up: install ## install on first use, start every service (topics and tables are made before Dagster starts)
 	$(F1) up
-	$(F1) init
 	@$(F1) status
 
 wait: ## wait until every service is healthy

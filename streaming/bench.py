@@ -9,7 +9,9 @@ platform with --use-running):
   pipeline events/s through bronze and silver against kafka-consumer-perf-test on the same topic, then
            p50/p99 event-to-silver latency with 50 cars at the nominal rate (streaming/bench_pipeline.py);
   gold     `dbt build` of the gold layer over a simulated race-hour of 50 cars in silver (~20 M events),
-           with each model's time and the deviation from the simulator's truth (streaming/bench_gold.py).
+           with each model's time and the deviation from the simulator's truth (streaming/bench_gold.py);
+  gold-trail  on the running platform (make up, real-time race) only: how long after a lap's end it
+           appears in gold.lap_metrics, polled from outside (streaming/bench_gold_trail.py).
 Each figure is printed on its own line with its unit; --json also writes them to a file.
 """
 
@@ -24,6 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
+from streaming.bench_gold_trail import UNITS as GOLD_TRAIL_UNITS
 from streaming.jars import jar_set
 from streaming.runtime.ephemeral import ephemeral_platform
 from streaming.security import kafka_config, write_kafka_java_config
@@ -215,6 +218,7 @@ _UNITS = {
     "silver batch time at nominal rate, median": "s",
     "silver rows per batch at nominal rate, median": "rows",
     "simulator produce throughput": "MB/s",
+    **GOLD_TRAIL_UNITS,
 }
 
 
@@ -227,7 +231,9 @@ def _unit(name: str) -> str | None:
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
         unit = _unit(name)
-        if "share" in name:
+        if unit in ("laps", "commits"):
+            print(f"{name}: {value:.0f} {unit}")
+        elif "share" in name:
             print(f"{name}: {value:.0%}")
         elif name.endswith("micro-batches"):
             print(f"{name}: {value:.0f} batches")
@@ -244,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="f1 bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "which", nargs="?", choices=("all", "produce", "kafka", "pipeline", "gold"), default="all"
+        "which",
+        nargs="?",
+        choices=("all", "produce", "kafka", "pipeline", "gold", "gold-trail"),
+        default="all",
+        help="gold-trail measures the running platform (make up); the others start their own services",
     )
     parser.add_argument("--events", type=int, default=500_000, help="records per run of the kafka benchmark")
     parser.add_argument("--record-size", type=int, default=160, help="bytes per record (kafka benchmark)")
@@ -263,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds with two cars, the latency floor of a near-empty batch (pipeline benchmark)",
     )
     parser.add_argument(
-        "--minutes", type=float, default=60, help="minutes of racing in silver (gold benchmark)"
+        "--minutes",
+        type=float,
+        default=None,
+        help="minutes of racing in silver (gold benchmark, default 60); minutes measured (gold-trail, 20)",
     )
     parser.add_argument("--use-running", action="store_true", help="use the configured platform (make up)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -289,16 +302,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.which in ("all", "gold"):
             from streaming.bench_gold import print_figures, run_gold_benchmark
 
-            figures = run_gold_benchmark(settings, args.cars, args.minutes)
+            figures = run_gold_benchmark(settings, args.cars, args.minutes or 60)
             print_figures(figures)
             results.update(figures)
+        if args.which == "gold-trail":
+            from streaming.bench_gold_trail import run_gold_trail
+
+            measured(run_gold_trail(settings, args.minutes or 20))
         return results
 
     services = ["kafka", "registry"] if args.which != "gold" else []
     if args.which in ("all", "pipeline", "gold"):
         services.append("metastore")
 
-    if args.use_running:
+    if args.use_running or args.which == "gold-trail":
         results = run(Settings.from_env())
     else:
         with (

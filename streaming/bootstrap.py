@@ -18,6 +18,14 @@ class Bootstrap:
     schemas: dict[str, int]  # subject -> schema id
     databases: tuple[str, ...] = field(default=())
 
+    def report(self) -> list[str]:
+        """What was made or found, a line each (what `f1 init` prints)."""
+        return [
+            *(f"topic {topic}: {state}" for topic, state in self.topics.items()),
+            *(f"schema {subject}: id {schema_id} (BACKWARD)" for subject, schema_id in self.schemas.items()),
+            *(f"database {database}: ready" for database in self.databases),
+        ]
+
 
 def bootstrap(s: Settings, *, tables: bool = True, spark=None) -> Bootstrap:
     """Create the topics, register the contracts and (with `tables`) create the databases and tables."""

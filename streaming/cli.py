@@ -104,13 +104,8 @@ def cmd_logs(s: Settings, args) -> int:
 def cmd_init(s: Settings, args) -> int:
     from streaming.bootstrap import bootstrap
 
-    done = bootstrap(s, tables=not args.skip_spark)
-    for topic, state in done.topics.items():
-        print(f"topic {topic}: {state}")
-    for subject, schema_id in done.schemas.items():
-        print(f"schema {subject}: id {schema_id} (BACKWARD)")
-    for database in done.databases:
-        print(f"database {database}: ready")
+    for line in bootstrap(s, tables=not args.skip_spark).report():
+        print(line)
     return 0
 
 

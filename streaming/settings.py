@@ -693,7 +693,7 @@ VARIABLES: list[Variable] = [
         ),
         (
             "GOLD_BUILD_CRON",
-            "*/10 * * * *",
+            "*/5 * * * *",
             _cron,
             "After each tick (UTC), Dagster rebuilds gold once silver has changed and passed its checks.",
         ),

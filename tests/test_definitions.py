@@ -140,6 +140,10 @@ def test_quality_checks_cover_every_layer_and_gold_follows_silver():
     assert len(gold) > 3 and all(node.automation_condition is not None for node in gold)
     assert defs.resolve_sensor_def("gold_built").default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_sensor_def("gold_automation") is not None
+    # gold's checks are the dbt project's default selector's tests: not the silver_scan ones, full scans
+    # of silver that silver's own checks cover
+    assert "gold_staging/stg_sessions:unique_stg_sessions_session_id" in checks
+    assert not any(key.startswith("gold_staging/stg_position:") for key in checks)
 
 
 def test_the_code_location_serialises_for_dagsters_other_processes():

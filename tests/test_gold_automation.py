@@ -247,6 +247,25 @@ def test_a_check_not_evaluated_for_long_does_not_block_and_says_so(instance):
     assert "passed within 10 min" not in labels
 
 
+def test_no_second_build_while_the_first_run_is_unfinished(instance):
+    """dbt materialises lap_metrics minutes before its run ends: Dagster's in_progress() is false by then,
+    and a second build beside the first one ran on the same tables."""
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    ticks = Ticks(instance)
+    now = streams_running_since_the_checks(instance, ticks, check_passed=True)
+    run = DagsterRun(
+        job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED, asset_selection=frozenset({GOLD})
+    )
+    instance.add_run(run)
+    instance.report_runless_asset_event(dg.AssetMaterialization(GOLD))  # built; its tests still run
+    _, result = the_tick_then_a_report(instance, ticks, next_tick(now))
+    assert not requested(result)
+    assert "no unfinished run targets it" not in true_labels(result)
+    instance.report_run_canceled(run)  # over: the next tick builds
+    assert requested(the_tick_then_a_report(instance, ticks, next_tick(now) + dt.timedelta(minutes=10))[1])
+
+
 def test_a_check_never_evaluated_does_not_block(instance):
     ticks = Ticks(instance)
     now = dt.datetime.now(dt.UTC)
@@ -290,3 +309,20 @@ def test_gold_built_requests_one_run_per_materialisation_of_lap_metrics(instance
     later = tick(result.cursor)
     (request2,) = later.run_requests
     assert int(later.cursor) > storage_id and request2.run_key == f"lap_metrics-{later.cursor}"
+
+
+@pytest.mark.parametrize(
+    ("planned", "finished", "evaluated", "expected"),
+    [
+        (True, False, False, "in its run, later"),  # dbt done, its Great Expectations step still to come
+        (True, True, True, "in its run"),
+        (True, False, True, "in its run"),
+        (True, True, False, "not checked"),  # the run ended (failed) before its checks
+        (False, False, False, "not checked"),  # a dbt-only selection
+        (False, True, False, "not checked"),
+    ],
+)
+def test_gold_built_leaves_a_build_to_the_checks_of_its_own_run(planned, finished, evaluated, expected):
+    from f1_assets.quality.definitions import checked_by_its_run
+
+    assert checked_by_its_run(planned, finished, evaluated) == expected

@@ -39,6 +39,7 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 from dagster._utils.schedules import cron_string_iterator
 
+from f1_assets.schedules import UNFINISHED
 from streaming.settings import Settings
 
 # GOLD_BUILD_CRON and QUALITY_CHECK_CRON, read when the code location loads (the translator has no
@@ -50,6 +51,8 @@ GOLD_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(minutes=15), warn_window=timedelta(minutes=12)
 )
 
+# The stream runs are always unfinished; gold's own runs come after them in the newest-first list.
+UNFINISHED_RUNS_LOOKED_AT = 50
 Verdict = Literal["passed", "failed", "stale"]
 
 
@@ -127,40 +130,49 @@ class LatestCheckVerdict(dg.AutomationCondition[dg.AssetCheckKey]):
         return dg.AutomationResult(context=context, true_subset=subset)
 
 
-class EvaluatedInCodeLocation(dg.AutomationCondition[dg.AssetKey]):
-    """Always true; there so that Dagster ships the gold condition as a snapshot, not whole.
+class NoUnfinishedRun(dg.AutomationCondition[dg.AssetKey]):
+    """True for an asset that no unfinished run (queued, starting, started, cancelling) targets.
 
-    Dagster sends a condition whole to its daemon and webserver when every node says it can be
-    serialised, and `all_checks_match` does not count its operand among its children: the condition,
-    holding a custom part (LatestCheckVerdict) there, passed for serialisable, and the code location
-    failed to load ("Unhandled value type LatestCheckVerdict"). With this node, which is not
-    serialisable, the condition goes as its snapshot (names and labels), and the gold_automation sensor
-    evaluates it in the code location (`use_user_code_server`).
+    Not Dagster's `in_progress()`: that one is false again as soon as the asset is materialised within
+    its run. dbt builds every model and test of gold in one run, so lap_metrics was materialised minutes
+    before the run ended (stint and session metrics, then the tests): the next cron tick found nothing
+    in progress and started a second dbt build beside the first, on the same tables.
+
+    It is also the condition's custom part at the top: Dagster sends a condition whole to its daemon and
+    webserver when every node says it can be serialised, and `all_checks_match` does not count its
+    operand (LatestCheckVerdict) among its children; with this node the condition goes as its snapshot
+    (names and labels), and the gold_automation sensor evaluates it in the code location
+    (`use_user_code_server`). Without it the code location failed to load ("Unhandled value type").
     """
 
-    def __init__(self, label: str | None = "evaluated in the code location"):
+    def __init__(self, label: str | None = "no unfinished run targets it"):
         self.label = label
 
-    def with_label(self, label: str | None) -> EvaluatedInCodeLocation:
-        return EvaluatedInCodeLocation(label)
+    def with_label(self, label: str | None) -> NoUnfinishedRun:
+        return NoUnfinishedRun(label)
 
     def get_label(self) -> str | None:
         return self.label
 
     @property
     def name(self) -> str:
-        return "evaluated_in_code_location"
+        return "no_unfinished_run"
 
     @property
     def description(self) -> str:
-        return "Always true: this condition is evaluated in the code location (it has a custom part)"
+        return "No queued, starting, started or cancelling run targets this asset"
 
     @property
     def requires_cursor(self) -> bool:
         return False
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        return dg.AutomationResult(context=context, true_subset=context.candidate_subset)
+        records = context.asset_graph_view.instance.get_run_records(
+            filters=dg.RunsFilter(statuses=UNFINISHED), limit=UNFINISHED_RUNS_LOOKED_AT
+        )
+        busy = any(context.key in (r.dagster_run.asset_selection or ()) for r in records)
+        subset = context.get_empty_subset() if busy else context.candidate_subset
+        return dg.AutomationResult(context=context, true_subset=subset)
 
 
 def blocking_checks_not_failed(window: timedelta) -> dg.AutomationCondition:
@@ -198,7 +210,6 @@ def gold_automation(cron: str = GOLD_CRON, quality_cron: str = QUALITY_CRON) -> 
         tick.since_last_handled().with_label(f"{cron} ticked since the last request")
         & changed
         & blocking_checks_not_failed(check_window(quality_cron))
-        & (~dg.AutomationCondition.in_progress()).with_label("no run of this model in progress")
+        & NoUnfinishedRun()
         & (~dg.AutomationCondition.any_deps_in_progress()).with_label("no parent being materialised")
-        & EvaluatedInCodeLocation()
     ).with_label(f"on {cron} once silver changed, unless a blocking check failed")

@@ -617,6 +617,13 @@ class Dagster(Service):
     def prepare(self, s: Settings) -> None:
         s.dagster_home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(DAGSTER_INSTANCE_CONFIG, s.dagster_home / "dagster.yaml")
+        # Its schedules and sensors start at once: the quality checks' first tick found no bronze table
+        # (TABLE_OR_VIEW_NOT_FOUND) when `f1 init` ran after it. Topics, schemas and tables come first,
+        # the same as `f1 init` makes them (idempotent; the metastore starts before Dagster).
+        from streaming.bootstrap import bootstrap
+
+        for line in bootstrap(s, tables=True).report():
+            print(line, flush=True)
 
     def env(self, s: Settings) -> dict[str, str]:
         return {**super().env(s), "DAGSTER_HOME": str(s.dagster_home)}

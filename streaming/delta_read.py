@@ -1,8 +1,9 @@
 """Read a local Delta table's current rows without Spark: its log's JSON commits, then its Parquet files.
 
-For tests that look at a running platform's tables from outside (a Spark driver of their own would cost
-a JVM on a busy machine). Enough for the platform's append-only tables: no deletion vectors, no column
-mapping; partition columns are left out (they are in the paths, not the files).
+For tests and benchmarks that look at a running platform's tables from outside, as their readers would
+(a Spark driver of their own would cost a JVM on a busy machine). Enough for the platform's tables: adds
+and removes (appends, dbt's merges), no deletion vectors, no column mapping; partition columns are left
+out (they are in the paths, not the files).
 """
 
 from __future__ import annotations

@@ -1,54 +1,32 @@
-# Not collected (no test_ prefix): the first-hour extension of tests/test_make_roundtrip.py (issue 15), kept
-# for the next session. It does not pass yet: no gold build finished within its window on two cores.
-"""`make up` / `make wait` / `make status` / `make down`: the commands a user types, end to end, and what a
-new user gets from `make up` left running (its "first hour", sped up).
+"""What the first-hour test (tests/test_make_roundtrip.py) waits for and asserts of a running platform.
 
-On the way, the platform's Prometheus must have data for every panel of the Grafana dashboards. Then,
-with the simulator racing a few cars fast and Dagster's intervals shortened by settings, a few bad raw
-records are injected (tests/bad_records.py), and Dagster's GraphQL API (tests/dagster_graphql.py) must show
-a platform that runs by itself: no sensor tick failed, no run failed, both stream runs up, gold rebuilt
-by its automation at least twice, the asset checks of bronze, silver and gold evaluated; and the bad
-records are in `silver.quarantine` with their reasons.
+`FirstHour` is one look at it: a Dagster snapshot through its GraphQL API (tests/dagster_graphql.py) and
+the rows of `silver.quarantine`, read from outside (streaming/delta_read.py). It says what the platform
+has not done yet (`waiting_for`), what must never happen (`problems`), the figures the test prints and,
+for a failure message, what Dagster showed (`evidence`).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass
 
-import pytest
-
+from f1_assets.quality.checks import GOLD_CHECKS
+from streaming.delta_read import read_rows
 from streaming.jobs.silver import QUARANTINE_TABLE
-from streaming.runtime import manager
-from streaming.runtime.ephemeral import ephemeral_env
-from streaming.runtime.services import tcp_open
 from streaming.settings import PROJECT_ROOT, Settings
-from tests.bad_records import BadRecord, bad_records, latest_event, send
+from tests.bad_records import BadRecord
 from tests.dagster_graphql import AUTOMATION_TAG, DagsterGraphQL, Snapshot
-from tests.delta_read import read_rows
-from tests.test_make_roundtrip import (  # the round trip's own helpers
-    _dashboards_with_data,
-    _raw_events_flowing,
-    _silver_valid,
-    _stream_run_logs,
-    make,
-)
-
-pytestmark = pytest.mark.e2e
-
 
 # The first hour, sped up: a few cars racing four times faster than real time (a Monza lap in ~20 s, a
-# five-lap race in under two minutes, then the next one), the checks every minute, gold every two.
+# five-lap race in under two minutes, then the next one), the checks every three minutes, gold every two.
 FIRST_HOUR_SETTINGS = {
     "SIMULATOR_CARS": "4",
     "SIMULATOR_SPEED": "4",
     "SIMULATOR_LAPS": "5",
-    "QUALITY_CHECK_CRON": "* * * * *",
+    "QUALITY_CHECK_CRON": "*/3 * * * *",
     "GOLD_BUILD_CRON": "*/2 * * * *",
     "STREAM_REPORT_SECONDS": "15",
     "PROMETHEUS_SCRAPE_INTERVAL": "5s",
@@ -57,12 +35,15 @@ GOLD_AUTOMATION = "gold_automation"
 LAP_METRICS = ["gold", "lap_metrics"]  # the mart whose builds gold_built follows
 STREAM_JOBS = ("bronze_stream", "silver_stream")
 GOLD_BUILDS_WANTED = 2
-# After the bad records: long enough for two cron ticks of gold, each with a dbt build, on two busy cores.
-FIRST_HOUR_WAIT_S = 480
+# After the bad records: long enough for two gold builds one after the other (a build waits for the one
+# before it to end), each a dbt build of 49 nodes that takes 4-7 minutes on two cores beside the streams,
+# the quality checks and gold's checks (a Spark JVM each).
+FIRST_HOUR_WAIT_S = 1260
 POLL_S = 15
+GOLD_EXPECTATIONS = {(tuple(k.asset_key.path), k.name) for k in GOLD_CHECKS.check_keys}
 
 
-def _quarantined(settings: Settings) -> list[dict]:
+def quarantined(settings: Settings) -> list[dict]:
     table = f"{settings.delta_storage_path}/{QUARANTINE_TABLE.replace('.', '/')}"
     return read_rows(table, ["reason", "reason_detail", "raw_value", "kafka_topic", "event_id"])
 
@@ -82,14 +63,12 @@ class FirstHour:
         return self.snapshot.evaluated_checks(layer)
 
     def gold_expectations_evaluated(self) -> dict:
-        """Gold checks evaluated by gold's Great Expectations job (launched by the gold_built sensor)."""
+        """Gold's Great Expectations checks (not dbt's tests) evaluated: in the run that built gold, or in a
+        gold_quality_checks run the gold_built sensor launched for a build its run did not check."""
         return {
             key: executions
             for key, executions in self.checks_evaluated("gold").items()
-            if any(
-                (self.snapshot.run(e["runId"]) or {}).get("jobName") == "gold_quality_checks"
-                for e in executions
-            )
+            if key in GOLD_EXPECTATIONS
         }
 
     def bad_record_reasons(self) -> dict[int, list[str]]:
@@ -117,7 +96,7 @@ class FirstHour:
                 total = len(self.snapshot.checks_of(layer))
                 missing.append(f"no {layer} asset check evaluated (of {total} {layer} checks)")
         if not self.gold_expectations_evaluated():
-            missing.append("gold's Great Expectations checks (job gold_quality_checks) never evaluated")
+            missing.append("gold's Great Expectations checks never evaluated")
         for i, reasons in self.bad_record_reasons().items():
             record = self.bad[i]
             if reasons != [record.reason]:
@@ -231,7 +210,7 @@ def _short_tags(run: dict) -> dict:
     }
 
 
-def _code_location_loaded(client: DagsterGraphQL, timeout_s: float = 180) -> None:
+def code_location_loaded(client: DagsterGraphQL, timeout_s: float = 180) -> None:
     """Wait for Dagster's code locations to load; fail with the load error of one that does not."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -247,17 +226,17 @@ def _code_location_loaded(client: DagsterGraphQL, timeout_s: float = 180) -> Non
         time.sleep(5)
 
 
-def _await_first_hour(client, settings, bad, timeout_s: float) -> FirstHour:
+def await_first_hour(client, settings, bad, timeout_s: float) -> FirstHour:
     """Poll Dagster and the quarantine until everything the test waits for happened, or `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while True:
-        seen = FirstHour(Snapshot.take(client), _quarantined(settings), bad)
+        seen = FirstHour(Snapshot.take(client), quarantined(settings), bad)
         if not seen.waiting_for() or time.monotonic() > deadline:
             return seen
         time.sleep(POLL_S)
 
 
-def _streams_up(settings: Settings, env: dict[str, str]) -> list[str]:
+def streams_up(settings: Settings, env: dict[str, str]) -> list[str]:
     """Problems with the streams as `f1 stream status` and their exporters show them (empty: both run)."""
     from streaming.jobs.runner import metrics_port
     from streaming.metrics import scrape
@@ -283,105 +262,3 @@ def _streams_up(settings: Settings, env: dict[str, str]) -> list[str]:
 
 
 # a whole platform with four Spark drivers at times (bronze, silver, checks, dbt) on two cores: minutes
-@pytest.mark.timeout(1800)
-def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
-    # a few cars, sped up: this test is about the wiring and the platform running by itself; `f1 bench
-    # pipeline` measures throughput
-    env = {**os.environ, **ephemeral_env(tmp_path / "state", **FIRST_HOUR_SETTINGS)}
-    settings = Settings.from_env(env)
-    client = DagsterGraphQL(settings.dagster_url)
-    started, injected, seen = time.time(), None, None
-    try:
-        up = make("up", env)
-        assert "f1.telemetry.dlq" in up.stdout and "database gold: ready" in up.stdout
-        make("wait", env)
-
-        status = json.loads(
-            subprocess.run(
-                ["uv", "run", "--frozen", "f1", "status", "--json"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        assert {row["name"] for row in status if row["healthy"] and row["running"]} == set(
-            settings.f1_services
-        )
-
-        with urllib.request.urlopen(f"http://127.0.0.1:{settings.dagster_port}/server_info", timeout=10) as r:
-            assert "dagster_webserver_version" in r.read().decode()
-        _code_location_loaded(client)
-        for name in settings.f1_services:
-            assert (settings.logs_dir / f"{name}.log").stat().st_size > 0
-        assert _raw_events_flowing(settings), "the simulator service sends no events"
-        # ... and the stream runs Dagster's sensors launch land them in silver
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and _silver_valid(settings) == 0:
-            time.sleep(2)
-        assert _silver_valid(settings) > 0, (
-            f"the Dagster stream runs land nothing in silver\n{_stream_run_logs(settings)}"
-        )
-        print(f"first hour: silver landing {time.time() - started:.0f} s after make up")
-
-        # every panel of the Grafana dashboards returns data from the platform's Prometheus
-        results, missing = _dashboards_with_data(settings, timeout_s=360)
-        empty = [f"{r.dashboard} / {r.panel}: {r.error or 'no data'} [{r.expr}]" for r in results if not r.ok]
-        assert not empty and not missing, "\n".join(empty + [f"metric never scraped: {m}" for m in missing])
-        # ... and the System Resources panels see the Spark drivers' JVMs beside the services'
-        from streaming.dashboard_check import prometheus_api
-
-        prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
-        jvms = prometheus_api(
-            prometheus, "query", query="count by (service) (rate(process_cpu_seconds_total[1m]))"
-        )
-        assert {r["metric"].get("service") for r in jvms["result"]} >= {"spark-driver", "kafka", "registry"}
-        from streaming.dashboard_check import render
-
-        previews = render(prometheus, tmp_path / "dashboards", minutes=10)
-        assert all(path.stat().st_size > 10_000 for path in previews)
-
-        # mid-run, bad records into the raw topics, made from a live event of the running race
-        from streaming.contracts.registration import schema_ids
-
-        template = latest_event(settings)
-        assert template is not None, "no position event on the raw topic to derive the bad records from"
-        bad = bad_records(template, schema_ids(settings))
-        send(settings, bad)
-        injected = time.time()
-        print(f"first hour: {len(bad)} bad records sent {injected - started:.0f} s after make up")
-
-        # the platform runs by itself: what Dagster's GraphQL API and the quarantine show
-        seen = _await_first_hour(client, settings, bad, FIRST_HOUR_WAIT_S)
-        print(f"first hour: observed {time.time() - started:.0f} s after make up")
-        for line in seen.figures(started, injected):
-            print(f"first hour: {line}")
-        failures = seen.waiting_for() + seen.problems(since=started) + _streams_up(settings, env)
-        assert not failures, (
-            "the platform does not run by itself:\n- "
-            + "\n- ".join(failures)
-            + f"\n\nwhat Dagster showed:\n{seen.evidence(client, settings)}"
-        )
-    finally:
-        if seen is None:  # failed before the first-hour part: still show what Dagster had done
-            try:
-                for line in FirstHour(Snapshot.take(client), _quarantined(settings), []).figures(
-                    started, injected
-                ):
-                    print(f"first hour (at the failure): {line}")
-            except Exception as error:  # noqa: BLE001 - diagnostics only
-                print(f"first hour: Dagster not readable at the failure: {error}")
-        down = make("down", env)
-    assert "stopped:" in down.stdout
-    assert not any(manager.process_of(settings, svc).is_running() for svc in manager.SERVICES.values())
-    for port in (
-        settings.kafka_port,
-        settings.schema_registry_port,
-        settings.metastore_port,
-        settings.prometheus_port,
-        settings.dagster_port,
-        settings.metrics_exporter_port,
-        settings.metrics_exporter_port + 1,
-    ):
-        assert not tcp_open("127.0.0.1", port), f"port {port} still open after make down"
