@@ -13,20 +13,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from streaming.delta_read import read_rows
+from streaming.delta_read import local_table_path, read_rows
 from streaming.errors import ConfigError
 from streaming.settings import Settings
 
 LAP_COLUMNS = ["session_id", "car_number", "lap_number", "lap_end_ns", "is_complete"]
 NS_PER_S = 1_000_000_000
-
-
-def lap_metrics_path(s: Settings) -> Path:
-    if "://" in s.delta_storage_path:
-        raise ConfigError(
-            [f"DELTA_STORAGE_PATH={s.delta_storage_path}: the gold-trail benchmark reads local tables only"]
-        )
-    return Path(s.delta_storage_path) / "gold" / "lap_metrics"
 
 
 def _complete_laps(table: Path) -> dict[tuple, int]:
@@ -47,7 +39,7 @@ def run_gold_trail(s: Settings, minutes: float, poll_s: float = 5.0) -> dict[str
         raise ConfigError(
             [f"SIMULATOR_SPEED={s.simulator_speed:g}: the gold trail needs a real-time race (1)"]
         )
-    table = lap_metrics_path(s)
+    table = local_table_path(s, "gold.lap_metrics")
     before = set(_complete_laps(table))
     commits_before = len(list((table / "_delta_log").glob("*.json")))
     first_seen: dict[tuple, float] = {}

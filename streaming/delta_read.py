@@ -13,6 +13,15 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 
+def local_table_path(settings, table: str) -> Path:
+    """Where the catalog keeps `table` ("database.name") under DELTA_STORAGE_PATH, on local disk."""
+    from streaming.errors import ConfigError
+
+    if "://" in settings.delta_storage_path:
+        raise ConfigError([f"DELTA_STORAGE_PATH={settings.delta_storage_path}: this reads local tables only"])
+    return Path(settings.delta_storage_path).joinpath(*table.split("."))
+
+
 def live_files(table: Path) -> list[Path]:
     """The Parquet files of the table's latest version (adds minus removes over every JSON commit)."""
     table = Path(table)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from f1_assets.quality.checks import GOLD_CHECKS
-from streaming.delta_read import read_rows
+from streaming.delta_read import local_table_path, read_rows
 from streaming.jobs.silver import QUARANTINE_TABLE
 from streaming.settings import PROJECT_ROOT, Settings
 from tests.bad_records import BadRecord
@@ -44,7 +44,7 @@ GOLD_EXPECTATIONS = {(tuple(k.asset_key.path), k.name) for k in GOLD_CHECKS.chec
 
 
 def quarantined(settings: Settings) -> list[dict]:
-    table = f"{settings.delta_storage_path}/{QUARANTINE_TABLE.replace('.', '/')}"
+    table = local_table_path(settings, QUARANTINE_TABLE)
     return read_rows(table, ["reason", "reason_detail", "raw_value", "kafka_topic", "event_id"])
 
 
