@@ -20,7 +20,7 @@ JVM_STAMP := jvm/lib/.installed
 COMPOSE_CHECK := scripts/compose-check/bin/compose-check
 PY_STAMP := .venv/.installed
 
-.PHONY: help install install-system up wait init status logs down test lint format clean reset bench gold notebook env-example compose-check
+.PHONY: help install install-system up wait init status logs down test test-fast lint format clean reset bench gold notebook env-example compose-check
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,8 +68,12 @@ logs: ## follow service logs (SERVICE=kafka for one)
 down: ## stop every service
 	$(F1) down
 
-test: install ## run the test suite against real services on free loopback ports
+test: install ## the whole suite against real services on free loopback ports (what CI runs)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# Pure logic, and the one smoke test through a real Kafka, bronze and silver (tests/conftest.py: the tiers).
+test-fast: install ## the fast tier, a few minutes: run it before every commit
+	$(UV) run --frozen pytest -m "(not services and not e2e) or smoke" $(PYTEST_ARGS)
 
 lint: $(PY_STAMP) ## static checks
 	$(UV) run --frozen ruff check .

@@ -29,7 +29,8 @@ fi
 
 if ! command -v uv >/dev/null 2>&1; then
   echo "installing uv ${UV_VERSION}"
-  python3 -m pip install --quiet "uv==${UV_VERSION}"
+  # root on a fresh machine: pip would warn about it on every install, which a new user reads as an error
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 

@@ -1,7 +1,12 @@
-"""Test fixtures: a real platform (Kafka, registry, metastore, Prometheus) on free loopback ports.
+"""Test fixtures: a real platform (Kafka, registry, metastore, Prometheus) on free ports; the test tiers.
 
 The platform runs from a temporary state folder, so the tests never touch a developer's running
 platform (`make up`) or its data. It starts once per test session and stops at the end.
+
+Tiers (README, Tests): a test that needs this platform, directly or through a fixture that does
+(`spark`, `gold`, ...), is marked `services` at collection; tests that start platforms of their own are
+marked `e2e` in their module. `make test-fast` runs the rest (pure logic) and the `smoke` test, one real
+trip through Kafka, bronze and silver; `make test` runs everything.
 """
 
 from __future__ import annotations
@@ -14,6 +19,14 @@ from streaming.runtime.ephemeral import ephemeral_platform
 from streaming.settings import Settings
 
 TEST_SERVICES = ["kafka", "registry", "metastore", "prometheus"]
+# The fixtures that start the session's platform, or sit on one that does.
+PLATFORM_FIXTURES = {"platform_settings"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PLATFORM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
 
 
 @pytest.fixture(scope="session")
