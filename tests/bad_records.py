@@ -1,105 +1,100 @@
-"""Bad raw records, each with the quarantine reason silver must give it (`streaming/jobs/validation.py`).
+"""Bad raw records for an end-to-end test, from the property test's generator (tests/contract_records.py).
 
-`bad_records(template, schema_ids)` derives them from one real event (`template`, a TelemetryEvent of a
-live session and car, so that only the broken part decides the reason) and returns `BadRecord`s:
-(topic, key, value bytes, expected reason code). Pure functions, no Kafka: a property-based test can call
-them with generated templates. `latest_event` and `send` are the Kafka side, for an end-to-end test.
+`bad_records(template, schema_ids, seed)` derives them from one real event (`template`, a TelemetryEvent of
+a live session and car, so that only the broken part decides the reason): every pinned edge of the
+property test (`hand_made`, each with its one reason), and a few records Hypothesis draws from the same
+generator as the property test (`outgoing`), kept when the contract forbids their change (`FORBIDDEN`,
+with the reasons that may say so). The draw is seeded: the same seed gives the same records, so a failure
+replays. Pure functions, no Kafka; `latest_event` and `send` are the Kafka side.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from streaming import topics
-from streaming.contracts import TELEMETRY_JSON, TELEMETRY_PROTOBUF, frame
-from streaming.contracts import telemetry_pb2 as pb
-from streaming.simulator.encoding import message_to_json
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-# No registry hands out an id this large to a new platform's handful of subjects.
-UNREGISTERED_SCHEMA_ID = 987_654
+from streaming import topics
+from streaming.contracts import telemetry_pb2 as pb
+from tests.contract_records import Outgoing, forbidden_reasons, hand_made, outgoing
+
+DRAWN = 6
 
 
 class BadRecord(NamedTuple):
     topic: str
     key: bytes
     value: bytes
-    reason: str  # the quarantine reason code (streaming.jobs.validation.REASONS)
+    reasons: frozenset[str]  # the quarantine reasons that may say what is wrong with it (one of them, once)
+    change: str  # what was done to the template, as the generator says it
 
 
-def _copy(template: pb.TelemetryEvent, event_id: str, **fields) -> pb.TelemetryEvent:
+def _fresh(template: pb.TelemetryEvent) -> pb.TelemetryEvent:
     event = pb.TelemetryEvent()
     event.CopyFrom(template)
-    event.event_id = event_id
-    for name, value in fields.items():
-        setattr(event, name, value)
+    event.event_id = str(uuid.uuid4())  # never a repeat of an event silver holds, whatever is drawn
     return event
 
 
+def draw_forbidden(
+    template: pb.TelemetryEvent, schema_ids: Mapping[str, int], draw_seed: int, count: int = DRAWN
+) -> list[Outgoing]:
+    """`count` records the property test's generator draws from `template` whose change the contract
+    forbids, deterministically for `draw_seed`."""
+    strategy = st.lists(
+        outgoing([_fresh(template)], dict(schema_ids)).filter(
+            lambda o: o.value and forbidden_reasons(o.change) is not None
+        ),
+        min_size=count,
+        max_size=count,
+    )
+    drawn: list[list[Outgoing]] = []
+
+    @settings(
+        max_examples=1,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @seed(draw_seed)
+    @given(strategy)
+    def take(records):
+        drawn.append(records)
+
+    take()
+    return drawn[0]
+
+
+def _topic(record: Outgoing) -> str:
+    return topics.RAW_PROTOBUF if record.encoding == "protobuf" else topics.RAW_JSON
+
+
 def bad_records(
-    template: pb.TelemetryEvent,
-    schema_ids: Mapping[str, int],
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    template: pb.TelemetryEvent, schema_ids: Mapping[str, int], draw_seed: int
 ) -> list[BadRecord]:
-    """The bad records derived from `template`, each with a fresh event id (`new_id`).
+    """The property test's pinned edges and `DRAWN` drawn forbidden changes of `template`, each value once.
 
-    `schema_ids`: {subject: id} of the registered telemetry contracts (`register_contracts`).
+    `schema_ids`: {subject: id} of the registered contracts (`schema_ids(settings)`).
     """
-    proto_id, json_id = schema_ids[TELEMETRY_PROTOBUF.subject], schema_ids[TELEMETRY_JSON.subject]
-    key = str(template.car_number).encode()
-
-    def proto(event: pb.TelemetryEvent, schema_id: int = proto_id) -> bytes:
-        return frame(schema_id, event.SerializeToString())
-
-    with_unknown_field = message_to_json(_copy(template, new_id()))
-    with_unknown_field["firmware_build"] = "2026.8.1-beta"  # not in the contract
-    return [
-        # present but absurd event times, the smallest and largest int64: outside the times silver accepts
-        # at all ([2000-01-01, 2200-01-01), checked before the session's and Kafka's times)
-        BadRecord(
-            topics.RAW_PROTOBUF,
-            key,
-            proto(_copy(template, new_id(), event_time_unix_ns=INT64_MIN)),
-            "out_of_range",
-        ),
-        BadRecord(
-            topics.RAW_PROTOBUF,
-            key,
-            proto(_copy(template, new_id(), event_time_unix_ns=INT64_MAX)),
-            "out_of_range",
-        ),
-        # the wire header alone (magic byte and schema id): no message indexes, no message
-        BadRecord(topics.RAW_PROTOBUF, key, proto(_copy(template, new_id()))[:5], "undecodable"),
-        # a well-formed event framed with a schema id the registry never issued
-        BadRecord(
-            topics.RAW_PROTOBUF,
-            key,
-            proto(_copy(template, new_id()), UNREGISTERED_SCHEMA_ID),
-            "unknown_schema_id",
-        ),
-        # a JSON event with a field its JSON Schema does not allow (additionalProperties: false)
-        BadRecord(
-            topics.RAW_JSON,
-            key,
-            frame(json_id, json.dumps(with_unknown_field, separators=(",", ":")).encode(), protobuf=False),
-            "schema_violation",
-        ),
+    ids = dict(schema_ids)
+    edges = [
+        BadRecord(_topic(o), o.key, o.value, frozenset({reason}), o.change)
+        for o, reason in hand_made(_fresh(template), ids)
+        if o.value  # a tombstone has no bytes to find it by in the quarantine
     ]
-
-
-def event_id_of(record: BadRecord) -> str | None:
-    """The event id inside a record's value, when it decodes (None for the truncated one)."""
-    if record.value[5:6] == b"{":
-        return json.loads(record.value[5:])["event_id"]
-    try:
-        return pb.TelemetryEvent.FromString(record.value[6:]).event_id or None
-    except Exception:  # noqa: BLE001 - truncated: nothing to decode
-        return None
+    drawn = [
+        BadRecord(_topic(o), o.key, o.value, frozenset(forbidden_reasons(o.change)), o.change)
+        for o in draw_forbidden(template, ids, draw_seed)
+    ]
+    unique: dict[tuple[str, bytes], BadRecord] = {}
+    for record in [*edges, *drawn]:
+        unique.setdefault((record.topic, record.value), record)
+    return list(unique.values())
 
 
 # -- Kafka -------------------------------------------------------------------------------------------------

@@ -18,18 +18,20 @@ import uuid
 from collections import Counter
 from dataclasses import replace
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.contracts import decode_enriched, frame, telemetry_pb2, unframe
 from streaming.jobs import bronze, silver
 from streaming.jobs.silver_schema import EVENT_TYPES
+from streaming.settings import PROJECT_ROOT
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink
 from streaming.topics import TopicSpec, create_topics
-from tests.contract_records import hand_made, outgoing
+from tests.contract_records import PROPERTY_SEED, forbidden_reasons, hand_made, outgoing
 from tests.helpers import RaceLanding, drain
 
 COORDINATES = ["kafka_topic", "kafka_partition", "kafka_offset"]
@@ -70,10 +72,19 @@ def _enriched_ids(settings_, topic: str) -> Counter:
     return ids
 
 
+# A failure found here replays: Hypothesis keeps it in this example database and tries it first next time,
+# prints the `@reproduce_failure` blob, and the seed is printed (F1_PROPERTY_SEED=<seed> draws the same).
+# Each run is a whole race through both queries on a real Spark (about a minute), hence few examples; the
+# pinned edge classes (`hand_made`) go with every example, whatever Hypothesis draws.
+EXAMPLES = PROJECT_ROOT / ".f1" / "hypothesis"
+
+
+@seed(PROPERTY_SEED)
 @settings(
     max_examples=2,
     deadline=None,
-    database=None,
+    database=DirectoryBasedExampleDatabase(EXAMPLES),
+    print_blob=True,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
@@ -82,6 +93,7 @@ def _enriched_ids(settings_, topic: str) -> Counter:
 )
 @given(data=st.data())
 def test_no_record_stops_a_stream_and_each_lands_once(platform_settings, spark, tmp_path_factory, data):
+    print(f"property seed {PROPERTY_SEED}: replay with F1_PROPERTY_SEED={PROPERTY_SEED}")
     s = replace(platform_settings, stream_max_offsets_per_trigger=150)  # several batches per run
     tmp = tmp_path_factory.mktemp("property")
     landing = RaceLanding(spark, s, tmp)
@@ -172,19 +184,6 @@ def test_no_record_stops_a_stream_and_each_lands_once(platform_settings, spark, 
     )
     for row in placed.select("raw_value", "place", "reason").collect():
         change = by_value.get(bytes(row.raw_value) if row.raw_value is not None else None, "")
-        allowed = next((reasons for prefix, reasons in FORBIDDEN.items() if change.startswith(prefix)), None)
+        allowed = forbidden_reasons(change)
         if allowed is not None:
             assert row.place == "quarantine" and row.reason in allowed, (change, row.place, row.reason)
-
-
-# Changes the contract forbids, and the reasons that may say so.
-FORBIDDEN = {
-    "framing: tombstone": {"undecodable"},
-    "framing: magic": {"undecodable"},
-    "framing: truncated": {"undecodable", "missing_field"},  # a cut at a field's end leaves a shorter record
-    "framing: unknown_id": {"unknown_schema_id"},
-    "framing: other_subject": {"unknown_schema_id"},
-    "framing: swap": {"unknown_schema_id"},
-    "json: ": {"schema_violation", "undecodable"},
-    "event_type=": {"event_type_mismatch"},
-}
