@@ -230,6 +230,12 @@ def _user_name(raw: str) -> str:
     raise _Invalid("a user name of letters, digits and _ . @ -")
 
 
+def _event_id_prefix(raw: str) -> str:
+    if raw == "" or re.fullmatch(r"[A-Za-z0-9_.:\-]{4,}", raw):
+        return raw
+    raise _Invalid("empty (off), or 4 or more letters, digits and _ . : -")
+
+
 def _secret(raw: str) -> str:
     # Kafka's JAAS configuration quotes the password, and the broker substitutes it there unescaped.
     if '"' not in raw and "\\" not in raw:
@@ -650,6 +656,13 @@ VARIABLES: list[Variable] = [
             _positive_int,
             "Tries of a failing micro-batch before its records are set aside in quarantine as batch_failed.",
         ),
+        (
+            "STREAM_FAULT_FAIL_BATCH_EVENT_ID_PREFIX",
+            "",
+            _event_id_prefix,
+            "Fault injection for tests, off (empty) by default: a silver batch holding an event whose id "
+            "starts with this text fails inside its Spark job, so the batch_failed path can be exercised.",
+        ),
     ),
     *_vars(
         "dbt, Dagster and monitoring",
@@ -805,6 +818,7 @@ class Settings:
     silver_future_tolerance_seconds: int
     silver_parallel_writes: int
     stream_batch_tries: int
+    stream_fault_fail_batch_event_id_prefix: str
     dbt_target: str
     dagster_port: int
     dagster_ui_url: str

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streaming.jars import jar_set
-from streaming.runtime.services import metastore_jdbc_url
+from streaming.runtime.services import CONF_DIR, metastore_jdbc_url
 from streaming.settings import Settings
 
 if TYPE_CHECKING:
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 
 
 _ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+LOG_CONFIG = CONF_DIR / "spark-log4j2.properties"
+
+
+def spark_log_file(s: Settings, app_name: str) -> Path:
+    """Where a Spark driver of `app_name` writes Spark's, Hive's and Hadoop's log lines."""
+    return s.logs_dir / f"spark-{app_name}.log"
 
 
 def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
@@ -32,10 +39,16 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         # see spark.jars: the Derby client must be on the driver's class path itself.
         "spark.driver.extraClassPath": str(spark_jars.find("derbyclient")),
         "spark.driver.memory": s.spark_driver_memory,
+        # Spark's, Hive's and Hadoop's lines to a file under the logs folder; errors still reach stderr
+        "spark.driver.extraJavaOptions": (
+            f"-Dlog4j2.configurationFile=file:{LOG_CONFIG} -Df1.spark.log={spark_log_file(s, app_name)}"
+        ),
         # HotSpot never JIT-compiles a method of over 8,000 bytes of bytecode, and whole-stage code of
         # silver's validation rules is larger: it ran interpreted. At this limit Spark generates such a
         # stage per operator instead, in methods the JIT compiles.
         "spark.sql.codegen.hugeMethodLimit": "8000",
+        # no progress bars in a terminal or a captured log: the stream's metrics and status say it better
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": str(s.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.port": str(s.spark_ui_port),

@@ -76,3 +76,17 @@ def test_a_crash_loop_is_carried_across_processes_until_progress():
     assert FailureRecord.carried_over(None).restarts == 0
     carried.progressed()
     assert carried.restarts == 0
+
+
+def test_a_process_killed_without_a_word_counts_as_a_restart():
+    last_seen = {"state": "running", "restarts": 0, "pid": 4242, "updated_at": 9.0}
+    carried = FailureRecord.carried_over(last_seen, previous_alive=False)
+    assert carried.restarts == 1 and carried.last_error_at == 9.0
+    assert "process 4242 ended without a word while running" in carried.last_error
+    assert "SIGKILL" in carried.last_error
+    # killed again while the relaunched process was still starting: the loop keeps counting
+    again = FailureRecord.carried_over({**last_seen, "state": "failing", "restarts": 1}, previous_alive=False)
+    assert again.restarts == 2
+    # a process still alive (a stale read), or one that stopped as asked, is no failure
+    assert FailureRecord.carried_over(last_seen, previous_alive=True).restarts == 0
+    assert FailureRecord.carried_over({**last_seen, "state": "stopped"}).restarts == 0

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 # Text of errors that mean the query or Spark is stopping, not that the batch's data is bad.
 STOPPING = (
@@ -83,3 +87,19 @@ def run_batch(
     if on_failed is not None:
         on_failed(detail)
     return detail
+
+
+def with_injected_fault(batch: DataFrame, event_id_prefix: str) -> DataFrame:
+    """`batch`, failing inside the Spark job that reads it if it holds an event whose id starts with
+    `event_id_prefix` (STREAM_FAULT_FAIL_BATCH_EVENT_ID_PREFIX; empty: `batch` as it is).
+
+    A JVM-side `raise_error` in a filter every action evaluates: the failure a batch meets when an
+    expression throws on a record nobody foresaw, for the tests of the batch_failed path.
+    """
+    if not event_id_prefix:
+        return batch
+    from pyspark.sql import functions as F
+
+    marked = F.coalesce(F.col("event_id").startswith(event_id_prefix), F.lit(False))
+    message = F.concat(F.lit("injected fault (STREAM_FAULT_FAIL_BATCH_EVENT_ID_PREFIX): "), F.col("event_id"))
+    return batch.where(F.when(marked, F.raise_error(message)).otherwise(F.lit(True)))

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from streaming.runtime.process import process_start_time
+from streaming.runtime.process import is_same_process, process_start_time
 from streaming.settings import STREAM_QUERY_NAMES, Settings
 
 STATUS_DIR = "streams"
@@ -135,6 +135,10 @@ def write_status(
     )
 
 
+# The states of a process that holds its queries: one found gone in them died without a word.
+RUNNING_STATES = ("starting", "running", "failing")
+
+
 @dataclasses.dataclass
 class FailureRecord:
     """A query's failures since it last made progress: restarts (in this process, and of the processes
@@ -146,11 +150,26 @@ class FailureRecord:
     last_error_at: float | None = None
 
     @classmethod
-    def carried_over(cls, previous: dict | None) -> FailureRecord:
-        """What a new process starts with: the previous process' record, plus one if it failed."""
-        if not previous or not previous.get("restarts") and previous.get("state") != "failed":
+    def carried_over(cls, previous: dict | None, previous_alive: bool = False) -> FailureRecord:
+        """What a new process starts with: the previous process' record, plus one if it failed or died.
+
+        A process that died without a word (SIGKILL, the out-of-memory killer: its last status still says
+        it runs, and it is gone) counts as a failure too, so a driver killed again and again shows as a
+        crash loop, not as a fresh start each time.
+        """
+        if not previous:
             return cls()
-        restarts = int(previous.get("restarts") or 0) + (1 if previous.get("state") == "failed" else 0)
+        died = previous.get("state") in RUNNING_STATES and not previous_alive
+        failed = previous.get("state") == "failed"
+        if not (previous.get("restarts") or failed or died):
+            return cls()
+        restarts = int(previous.get("restarts") or 0) + (1 if failed or died else 0)
+        if died:
+            error = (
+                f"process {previous.get('pid')} ended without a word while {previous.get('state')} "
+                "(killed: SIGKILL, or the kernel's out-of-memory killer)"
+            )
+            return cls(restarts, error, previous.get("updated_at"))
         return cls(restarts, previous.get("last_error"), previous.get("last_error_at"))
 
     def failed(self, error: object) -> None:
@@ -316,7 +335,9 @@ def run(
     )
     with query_locks(s, names), _beating(heartbeat, beating):
         for name in names:  # read under the lock: the previous status is the previous holder's last word
-            records[name] = FailureRecord.carried_over(read_query_status(s, name))
+            previous = read_query_status(s, name)
+            alive = bool(previous) and is_same_process(previous["pid"], previous.get("pid_start_time"))
+            records[name] = FailureRecord.carried_over(previous, previous_alive=alive)
             write_status(s, name, None, "starting", owner, records[name])
         heartbeat.start()  # Spark's start and the bootstrap can take a while on a busy machine
         own_spark = spark is None

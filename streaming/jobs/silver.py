@@ -423,6 +423,7 @@ class SilverBatch:
 
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         spark = self.spark
+        batch = failures.with_injected_fault(batch, self.s.stream_fault_fail_batch_event_id_prefix)
         clock = time.perf_counter()
         self._describe(batch_id, "read and summarise")
         is_old = needs_silver_lookup(self.horizon_ns, self._silver_high_water_us(), self.tolerance_ns)
