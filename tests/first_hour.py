@@ -147,6 +147,14 @@ class FirstHour:
         lines.append(f"gold builds by {GOLD_AUTOMATION}: {len(builds)} ({after} started after the bad ones)")
         automation_runs = self.snapshot.launched_by(GOLD_AUTOMATION)
         lines.append(f"{GOLD_AUTOMATION} runs: {[r['status'] for r in automation_runs]}")
+        # where the time goes: each run's start after `make up` and how long it took (or has run so far)
+        for job in sorted({r["jobName"] for r in self.snapshot.runs} - set(STREAM_JOBS)):
+            spans = [
+                f"{(r['startTime'] or r['creationTime']) - started:.0f}+"
+                f"{(r.get('endTime') or time.time()) - (r['startTime'] or r['creationTime']):.0f}s"
+                for r in sorted(self.snapshot.runs_of(job), key=lambda r: r["creationTime"])
+            ]
+            lines.append(f"{job} runs (start after make up + duration): {', '.join(spans)}")
         for layer in ("bronze", "silver", "gold"):
             evaluated = self.checks_evaluated(layer)
             executions = sum(len(e) for e in evaluated.values())

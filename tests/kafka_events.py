@@ -1,35 +1,41 @@
-"""Test helper: read back from Kafka every raw event a simulated session sent."""
+"""Test helpers: read a topic back from Kafka, and every raw event a simulated session sent."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from streaming import topics
 from streaming.contracts import telemetry_pb2, unframe
 
 
-def sent_event_ids(settings, session_id: str, topic: str = topics.RAW_PROTOBUF) -> list[str]:
-    """Every event id of the session on the raw topic (repeats included), read back from Kafka."""
+def read_topic(settings, topic: str, where: Callable = lambda _: True, idle_polls: int = 10) -> list:
+    """Every message of `topic` from its start for which `where(message)` holds, read until `idle_polls`
+    polls of a second in a row found nothing new."""
     from confluent_kafka import Consumer
 
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"sent-{uuid.uuid4().hex}",
+            "group.id": f"read-{uuid.uuid4().hex}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
     )
     consumer.subscribe([topic])
-    ids, idle = [], 0
+    found, idle = [], 0
     try:
-        while idle < 10:
+        while idle < idle_polls:
             messages = consumer.consume(5000, timeout=1.0)
             idle = idle + 1 if not messages else 0
-            for message in messages:
-                event = telemetry_pb2.TelemetryEvent.FromString(unframe(message.value())[1])
-                if event.session_id == session_id:
-                    ids.append(event.event_id)
+            found += [m for m in messages if m.error() is None and where(m)]
     finally:
         consumer.close()
-    return ids
+    return found
+
+
+def sent_event_ids(settings, session_id: str, topic: str = topics.RAW_PROTOBUF) -> list[str]:
+    """Every event id of the session on the raw topic (repeats included), read back from Kafka."""
+    messages = read_topic(settings, topic)
+    events = (telemetry_pb2.TelemetryEvent.FromString(unframe(m.value())[1]) for m in messages)
+    return [event.event_id for event in events if event.session_id == session_id]

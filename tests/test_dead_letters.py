@@ -24,6 +24,7 @@ from streaming.jobs import bronze, silver
 from streaming.jobs.silver_schema import EVENT_TYPES
 from streaming.simulator.race import RaceConfig
 from tests.helpers import RaceLanding
+from tests.kafka_events import read_topic
 
 
 def _race(landing: RaceLanding, seed: int):
@@ -39,28 +40,6 @@ def _race(landing: RaceLanding, seed: int):
 def _with_event(record, event: telemetry_pb2.TelemetryEvent):
     schema_id = unframe(record.value)[0]
     return replace(record, value=frame(schema_id, event.SerializeToString()))
-
-
-def _consume(settings, topic: str, where) -> list:
-    """Every message of `topic` from its start for which `where(message)` holds, once the topic is idle."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"dead-letters-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
-    found, idle = [], 0
-    try:
-        while idle < 5:
-            messages = consumer.consume(1000, timeout=1.0)
-            idle = idle + 1 if not messages else 0
-            found += [m for m in messages if m.error() is None and where(m)]
-    finally:
-        consumer.close()
-    return found
 
 
 def _raw_record(settings, topic: str, partition: int, offset: int):
@@ -94,7 +73,7 @@ def test_every_dead_letter_carries_headers_that_trace_back_to_its_raw_record(
     ]
     landing.land([*sessions, *good, *broken])
 
-    letters = _consume(
+    letters = read_topic(
         platform_settings,
         topics.DLQ,
         lambda m: dict(m.headers() or []).get("source_topic") == landing.topic.encode(),

@@ -99,3 +99,9 @@ def test_bad_records_come_from_the_generator_and_replay_from_their_seed():
     changes = {r.change for r in first}
     assert {"position.x_m=nan", "3 bytes", "json cut short"} <= changes, "the pinned edges"
     assert any(c.startswith(("framing:", "json:", "event_type=")) for c in changes), "drawn records"
+
+
+def test_the_figures_say_where_the_time_went():
+    lines = FirstHour(_snapshot([100.0, 600.0]), QUARANTINED, BAD, 500.0).figures(50.0, 500.0)
+    assert "gold builds by gold_automation: 2 (1 started after the bad ones)" in lines
+    assert any(line.startswith("gold runs (start after make up + duration): 50+") for line in lines), lines
