@@ -43,15 +43,14 @@ $(JVM_STAMP): $(JVM_POMS) $(JVM_SOURCES) jvm/settings.xml
 # Built only where Go is (CI, this project's machines); tests/test_compose.py prefers `docker compose config`
 # and skips the schema check when neither is present. About 45 s the first time, then cached by Go.
 compose-check: ## build the compose-go validator of docker-compose.yml (needs Go; skipped without it)
-	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory $(COMPOSE_CHECK); \
+	@if command -v go >/dev/null 2>&1; then $(MAKE) -s --no-print-directory $(COMPOSE_CHECK); \
 	else echo "go not found: compose-check not built (tests/test_compose.py uses docker compose or skips)"; fi
 
 $(COMPOSE_CHECK): scripts/compose-check/main.go scripts/compose-check/go.mod scripts/compose-check/go.sum
 	cd scripts/compose-check && go build -trimpath -ldflags='-s -w' -o bin/compose-check .
 
 up: install ## install on first use, start every service (topics and tables are made before Dagster starts)
-	$(F1) up
-	@$(F1) status
+	@$(F1) up
 
 wait: ## wait until every service is healthy
 	$(F1) wait
