@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from streaming import topics
 from streaming.contracts import telemetry_pb2 as pb
-from tests.contract_records import Outgoing, forbidden_reasons, hand_made, outgoing
+from tests.contract_records import Outgoing, forbidden_reasons, hand_made, outgoing, with_fresh_id
 
 DRAWN = 6
 
@@ -33,20 +33,13 @@ class BadRecord(NamedTuple):
     change: str  # what was done to the template, as the generator says it
 
 
-def _fresh(template: pb.TelemetryEvent) -> pb.TelemetryEvent:
-    event = pb.TelemetryEvent()
-    event.CopyFrom(template)
-    event.event_id = str(uuid.uuid4())  # never a repeat of an event silver holds, whatever is drawn
-    return event
-
-
 def draw_forbidden(
     template: pb.TelemetryEvent, schema_ids: Mapping[str, int], draw_seed: int, count: int = DRAWN
 ) -> list[Outgoing]:
     """`count` records the property test's generator draws from `template` whose change the contract
     forbids, deterministically for `draw_seed`."""
     strategy = st.lists(
-        outgoing([_fresh(template)], dict(schema_ids)).filter(
+        outgoing([with_fresh_id(template)], dict(schema_ids)).filter(
             lambda o: o.value and forbidden_reasons(o.change) is not None
         ),
         min_size=count,
@@ -84,7 +77,7 @@ def bad_records(
     ids = dict(schema_ids)
     edges = [
         BadRecord(_topic(o), o.key, o.value, frozenset({reason}), o.change)
-        for o, reason in hand_made(_fresh(template), ids)
+        for o, reason in hand_made(with_fresh_id(template), ids)
         if o.value  # a tombstone has no bytes to find it by in the quarantine
     ]
     drawn = [

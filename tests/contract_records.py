@@ -98,7 +98,8 @@ def _fields_of(event: telemetry_pb2.TelemetryEvent) -> list[tuple[str | None, Fi
     return envelope + [(payload, f) for f in inner]
 
 
-def _fresh_id(event: telemetry_pb2.TelemetryEvent) -> telemetry_pb2.TelemetryEvent:
+def with_fresh_id(event: telemetry_pb2.TelemetryEvent) -> telemetry_pb2.TelemetryEvent:
+    """A copy of `event` with an event id of its own: never a repeat of an event silver holds."""
     copy = telemetry_pb2.TelemetryEvent()
     copy.CopyFrom(event)
     copy.event_id = str(uuid.uuid4())
@@ -108,7 +109,7 @@ def _fresh_id(event: telemetry_pb2.TelemetryEvent) -> telemetry_pb2.TelemetryEve
 @st.composite
 def changed_field(draw, event: telemetry_pb2.TelemetryEvent) -> tuple[telemetry_pb2.TelemetryEvent, str]:
     """The event with one scalar field set to a value of its type's whole domain."""
-    copy = _fresh_id(event)
+    copy = with_fresh_id(event)
     owner, field = draw(st.sampled_from(_fields_of(copy)))
     value = draw(field_values(field))
     target = copy if owner is None else getattr(copy, owner)
@@ -121,7 +122,7 @@ def changed_field(draw, event: telemetry_pb2.TelemetryEvent) -> tuple[telemetry_
 @st.composite
 def second_payload(draw, event: telemetry_pb2.TelemetryEvent) -> dict:
     """The event's JSON with a second payload object beside its own (the contract has a oneof)."""
-    data = message_to_json(_fresh_id(event))
+    data = message_to_json(with_fresh_id(event))
     own = event.WhichOneof("payload")
     other = draw(st.sampled_from([p for p in PAYLOADS if p != own]))
     data[other] = message_to_json(_with_payload(event, other))[other]
@@ -129,7 +130,7 @@ def second_payload(draw, event: telemetry_pb2.TelemetryEvent) -> dict:
 
 
 def _with_payload(event: telemetry_pb2.TelemetryEvent, payload: str) -> telemetry_pb2.TelemetryEvent:
-    copy = _fresh_id(event)
+    copy = with_fresh_id(event)
     getattr(copy, payload).SetInParent()
     return copy
 
@@ -146,7 +147,7 @@ def _other_json_types(value) -> list:
 @st.composite
 def broken_json(draw, event: telemetry_pb2.TelemetryEvent) -> tuple[bytes, str]:
     """JSON text that breaks the registered JSON Schema, or is no JSON at all."""
-    data = message_to_json(_fresh_id(event))
+    data = message_to_json(with_fresh_id(event))
     payload = event.WhichOneof("payload")
     kind = draw(st.sampled_from(["unknown_field", "wrong_type", "two_payloads", "enum_name", "not_json"]))
     if kind == "unknown_field":
@@ -182,7 +183,7 @@ def outgoing(draw, events: list[telemetry_pb2.TelemetryEvent], ids: dict[str, in
     if kind in ("field", "json"):
         event, change = draw(changed_field(event))
     elif kind == "event_type":
-        event = _fresh_id(event)
+        event = with_fresh_id(event)
         event.event_type = draw(
             st.sampled_from(
                 [
@@ -226,7 +227,7 @@ def hand_made(event: telemetry_pb2.TelemetryEvent, ids: dict[str, int]) -> list[
     key = str(event.car_number).encode()
 
     def proto(change: str, **fields) -> Outgoing:
-        copy = _fresh_id(event)
+        copy = with_fresh_id(event)
         for name, value in fields.items():
             setattr(copy, name, value)
         return Outgoing("protobuf", key, frame(proto_id, copy.SerializeToString()), change)
@@ -240,14 +241,14 @@ def hand_made(event: telemetry_pb2.TelemetryEvent, ids: dict[str, int]) -> list[
         for v in event.DESCRIPTOR.fields_by_name["event_type"].enum_type.values
         if v.number not in (0, event.event_type)
     )
-    unknown_type = message_to_json(_fresh_id(event))
+    unknown_type = message_to_json(with_fresh_id(event))
     unknown_type["event_type"] = "EVENT_TYPE_WARP_DRIVE"
-    extra = message_to_json(_fresh_id(event))
+    extra = message_to_json(with_fresh_id(event))
     extra[own]["boost"] = 1
     valid = proto("valid")
 
     def payload_proto(change: str, name: str, value: float) -> Outgoing:
-        copy = _fresh_id(event)
+        copy = with_fresh_id(event)
         setattr(getattr(copy, own), name, value)
         return Outgoing("protobuf", key, frame(proto_id, copy.SerializeToString()), change)
 
@@ -270,7 +271,7 @@ def hand_made(event: telemetry_pb2.TelemetryEvent, ids: dict[str, int]) -> list[
         else []
     )
     other = next(p for p in PAYLOADS if p != own)
-    two_payloads = message_to_json(_fresh_id(event))
+    two_payloads = message_to_json(with_fresh_id(event))
     two_payloads[other] = message_to_json(_with_payload(event, other))[other]
     return [
         *not_finite,
