@@ -237,7 +237,7 @@ def cmd_gold(s: Settings, args) -> int:
 
 
 def cmd_bench(s: Settings | None, args) -> int:
-    from streaming.bench import main as bench_main
+    from streaming.bench.cli import main as bench_main
 
     return bench_main(args.args)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streaming.bench import run_kafka_benchmarks, run_produce_benchmark
+from streaming.bench.kafka import run_kafka_benchmarks, run_produce_benchmark
 
 
 def test_kafka_benchmark_produces_every_figure(platform_settings):

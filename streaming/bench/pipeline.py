@@ -68,7 +68,7 @@ def _median(values: list[float]) -> float:
 
 
 def run_throughput(s: Settings, events: int) -> dict[str, float]:
-    from streaming.bench import bench_kafka_consumer_perf_test
+    from streaming.bench.kafka import bench_kafka_consumer_perf_test
     from streaming.jobs import bronze, silver
     from streaming.simulator.race import RaceConfig
     from streaming.simulator.runner import KafkaSink, simulate
