@@ -184,7 +184,7 @@ def cmd_stream_status(s: Settings, args) -> int:
     if not statuses:
         print("streams: no status yet (start them with `f1 stream start`, or let Dagster's sensors do it)")
         return 0
-    from streaming.metrics import scrape
+    from streaming.observability.metrics import scrape
     from streaming.runtime.process import is_same_process
 
     for name, q in statuses.items():
@@ -243,7 +243,7 @@ def cmd_bench(s: Settings | None, args) -> int:
 
 
 def cmd_dashboards_write(s: Settings | None, args) -> int:
-    from streaming.dashboards import write_dashboards
+    from streaming.observability.dashboards import write_dashboards
 
     for path in write_dashboards():
         print(f"wrote {path.relative_to(PROJECT_ROOT)}")
@@ -255,7 +255,7 @@ def _prometheus_url(s: Settings, args) -> str:
 
 
 def cmd_dashboards_check(s: Settings, args) -> int:
-    from streaming.dashboard_check import check
+    from streaming.observability.dashboard_check import check
 
     results, missing = check(_prometheus_url(s, args))
     for r in results:
@@ -269,7 +269,7 @@ def cmd_dashboards_check(s: Settings, args) -> int:
 
 
 def cmd_dashboards_render(s: Settings, args) -> int:
-    from streaming.dashboard_check import render
+    from streaming.observability.dashboard_check import render
 
     for path in render(_prometheus_url(s, args), args.out, minutes=args.minutes):
         print(f"wrote {path}")
@@ -374,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboards", help="Grafana dashboards: regenerate, check against Prometheus, render")
     dsub = p.add_subparsers(dest="action", required=True)
     d = dsub.add_parser(
-        "write", help="regenerate monitoring/grafana/dashboards/*.json from streaming/dashboards.py"
+        "write",
+        help="regenerate monitoring/grafana/dashboards/*.json from streaming/observability/dashboards.py",
     )
     d.set_defaults(func=cmd_dashboards_write, no_settings=True)
     for action, func, text in (

@@ -258,7 +258,7 @@ def await_first_hour(client, settings, bad, injected_at: float, deadline: float)
 def streams_up(settings: Settings, env: dict[str, str]) -> list[str]:
     """Problems with the streams as `f1 stream status` and their exporters show them (empty: both run)."""
     from streaming.jobs.runner import metrics_port
-    from streaming.metrics import scrape
+    from streaming.observability.metrics import scrape
 
     status = subprocess.run(
         ["uv", "run", "--frozen", "f1", "stream", "status"],

@@ -14,8 +14,8 @@ import yaml
 
 from expectations.metrics import check_registry
 from expectations.runner import CheckResult
-from streaming.dashboard_check import QueryResult, run_query
-from streaming.dashboards import (
+from streaming.observability.dashboard_check import QueryResult, run_query
+from streaming.observability.dashboards import (
     DASHBOARD_DIR,
     DASHBOARDS,
     DATASOURCE_UID,
@@ -23,8 +23,8 @@ from streaming.dashboards import (
     metric_names,
     rendered,
 )
-from streaming.driver_metrics import DeltaTableSizeCollector
-from streaming.metrics import StreamMetrics
+from streaming.observability.driver_metrics import DeltaTableSizeCollector
+from streaming.observability.metrics import StreamMetrics
 from streaming.settings import PROJECT_ROOT
 
 PROVISIONING = PROJECT_ROOT / "monitoring" / "grafana" / "provisioning"
@@ -37,7 +37,8 @@ def test_committed_dashboards_are_generated_from_their_code():
     assert committed == {d.file_name for d in DASHBOARDS}, "run `uv run f1 dashboards write`"
     for dashboard in DASHBOARDS:
         assert (DASHBOARD_DIR / dashboard.file_name).read_text() == rendered(dashboard), (
-            f"{dashboard.file_name} drifted from streaming/dashboards.py: run `uv run f1 dashboards write`"
+            f"{dashboard.file_name} drifted from streaming/observability/dashboards.py: "
+            "run `uv run f1 dashboards write`"
         )
 
 
@@ -131,7 +132,7 @@ def test_every_panel_query_is_valid_promql(platform_settings):
 
 
 def test_the_driver_collector_reads_the_spark_drivers_jvm(spark):
-    from streaming.driver_metrics import DriverJvmCollector
+    from streaming.observability.driver_metrics import DriverJvmCollector
 
     samples = {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value

@@ -24,7 +24,7 @@ from streaming.catalog import create_databases
 from streaming.contracts.registration import register_contracts
 from streaming.jobs import silver
 from streaming.jobs.silver_schema import EVENT_TYPES
-from streaming.metrics import scrape
+from streaming.observability.metrics import scrape
 from streaming.runtime.ephemeral import free_port
 from streaming.settings import PROJECT_ROOT
 from streaming.simulator.faults import FaultRates

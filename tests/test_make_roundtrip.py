@@ -77,7 +77,7 @@ def _raw_events_flowing(settings: Settings) -> bool:
 def _silver_valid(settings: Settings) -> float:
     """Valid records silver landed, from the exporter of the silver run that Dagster's sensor launched."""
     from streaming.jobs.runner import metrics_port
-    from streaming.metrics import scrape
+    from streaming.observability.metrics import scrape
 
     key = ("f1_records_total", (("outcome", "valid"), ("query", "silver")))
     return scrape(metrics_port(settings, ("silver",))).get(key, 0.0)
@@ -88,7 +88,7 @@ def _dashboards_with_data(settings: Settings, timeout_s: float):
 
     Rates need two scrapes, and the asset-check panels a first check run, so the first rounds miss some.
     """
-    from streaming.dashboard_check import check
+    from streaming.observability.dashboard_check import check
 
     prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
     deadline = time.monotonic() + timeout_s
@@ -164,14 +164,14 @@ def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
         empty = [f"{r.dashboard} / {r.panel}: {r.error or 'no data'} [{r.expr}]" for r in results if not r.ok]
         assert not empty and not missing, "\n".join(empty + [f"metric never scraped: {m}" for m in missing])
         # ... and the System Resources panels see the Spark drivers' JVMs beside the services'
-        from streaming.dashboard_check import prometheus_api
+        from streaming.observability.dashboard_check import prometheus_api
 
         prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
         jvms = prometheus_api(
             prometheus, "query", query="count by (service) (rate(process_cpu_seconds_total[1m]))"
         )
         assert {r["metric"].get("service") for r in jvms["result"]} >= {"spark-driver", "kafka", "registry"}
-        from streaming.dashboard_check import render
+        from streaming.observability.dashboard_check import render
 
         previews = render(prometheus, tmp_path / "dashboards", minutes=10)
         assert all(path.stat().st_size > 10_000 for path in previews)

@@ -32,9 +32,9 @@ from pyspark.sql.streaming.listener import (
     StreamingQueryProgress,
 )
 
-from streaming import metrics as stream_metrics
 from streaming.errors import ConfigError
-from streaming.metrics import (
+from streaming.observability import metrics as stream_metrics
+from streaming.observability.metrics import (
     LAG_QUANTILES,
     MetricsListener,
     StreamMetrics,

@@ -4,9 +4,9 @@ Bronze and silver run as queries of one SparkSession (`f1 stream run` runs both:
 beats two), or one query per process (the orchestrator launches a run per stream). Each query has a lock
 file, so that no two processes ever run the same query on one checkpoint, and a status file with its
 progress, owner and pid, which `f1 stream status` shows and the orchestrator reads as a heartbeat.
-The process serves the Prometheus metrics (streaming.metrics) and stops cleanly on SIGTERM or Ctrl-C
-(or when the caller's stop event is set): the queries are stopped, and a batch cut short is replayed from
-the checkpoint on the next start (every write is idempotent), so nothing is lost or written twice.
+The process serves the Prometheus metrics (streaming.observability.metrics) and stops cleanly on
+SIGTERM or Ctrl-C (or when the caller's stop event is set): the queries are stopped, and a batch cut
+short is replayed from the checkpoint on the next start (every write is idempotent), so nothing is lost or written twice.
 """
 
 from __future__ import annotations
@@ -313,9 +313,9 @@ def run(
     stops on SIGTERM and Ctrl-C (only possible from the main thread). `on_tick` sees the running queries
     every TICK_SECONDS; `owner` says in the status files who runs them.
     """
-    from streaming import metrics as stream_metrics
     from streaming.bootstrap import bootstrap
     from streaming.jobs.progress import tables_written_by
+    from streaming.observability import metrics as stream_metrics
     from streaming.spark import get_spark
 
     names = tuple(names or s.stream_queries)

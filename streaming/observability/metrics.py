@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from pyspark.sql.streaming import StreamingQueryListener
 
-from streaming.driver_metrics import DeltaTableSizeCollector, DriverJvmCollector
 from streaming.errors import ConfigError
 from streaming.jobs.validation import REASONS as QUARANTINE_REASONS
+from streaming.observability.driver_metrics import DeltaTableSizeCollector, DriverJvmCollector
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer

@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from streaming.dashboards import DASHBOARDS, Dashboard, Panel, Query, all_queries, metric_names
+from streaming.observability.dashboards import DASHBOARDS, Dashboard, Panel, Query, all_queries, metric_names
 
 
 @dataclass(frozen=True)

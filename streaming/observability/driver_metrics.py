@@ -2,9 +2,9 @@
 
 The broker, registry and metastore JVMs export their JVM metrics through the JMX exporter agent
 (monitoring/jmx/). The Spark driver is started by PySpark, so its exporter is the streaming exporter
-(streaming/metrics.py), and these collectors read the same figures from the driver's MXBeans over py4j,
-under the JMX exporter's names (jvm_memory_used_bytes, jvm_gc_collection_seconds, process_cpu_seconds_total,
-...), so one dashboard query covers every JVM of the platform.
+(streaming/observability/metrics.py), and these collectors read the same figures from the driver's MXBeans
+over py4j, under the JMX exporter's names (jvm_memory_used_bytes, jvm_gc_collection_seconds,
+process_cpu_seconds_total, ...), so one dashboard query covers every JVM of the platform.
 
 Table sizes come from each table's Delta log (DESCRIBE DETAIL: no data read, and it works the same on
 object storage), refreshed by a thread of their own: a scrape must not wait behind a Spark call.

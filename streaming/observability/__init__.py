@@ -1,0 +1,1 @@
+"""Observability: the stream drivers' Prometheus metrics, and the Grafana dashboards as code."""
