@@ -6,7 +6,8 @@ file, so that no two processes ever run the same query on one checkpoint, and a 
 progress, owner and pid, which `f1 stream status` shows and the orchestrator reads as a heartbeat.
 The process serves the Prometheus metrics (streaming.observability.metrics) and stops cleanly on
 SIGTERM or Ctrl-C (or when the caller's stop event is set): the queries are stopped, and a batch cut
-short is replayed from the checkpoint on the next start (every write is idempotent), so nothing is lost or written twice.
+short is replayed from the checkpoint on the next start (every write is idempotent), so nothing is lost
+or written twice.
 """
 
 from __future__ import annotations
