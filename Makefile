@@ -92,7 +92,7 @@ notebook: install ## Jupyter Lab on 127.0.0.1 in notebooks/, with the project's 
 	$(UV) run --frozen jupyter lab --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --notebook-dir=notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-env-example: $(PY_STAMP) ## regenerate .env.example from streaming/settings.py
+env-example: $(PY_STAMP) ## regenerate .env.example from streaming/settings/variables.py
 	$(F1) env-example > .env.example
 
 clean: ## remove build artefacts and caches (keeps data; see reset)

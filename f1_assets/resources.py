@@ -1,6 +1,6 @@
 """Resources of the code location, chosen per environment (F1_ENV: local, ci or production).
 
-Every value comes from the platform's one settings object (streaming/settings.py), which the code
+Every value comes from the platform's one settings object (streaming/settings/), which the code
 location reads from its environment (`make up` passes the settings to `dagster dev`). The environments
 differ in what they insist on: production refuses a local Spark master and alerts that go nowhere.
 """

@@ -3,7 +3,7 @@
 There is no Docker engine where these tests run, so nothing here starts a container. Two kinds of check:
 
 - Structure (always): the YAML is read as compose would read it (merge keys, `${VAR:-default}`
-  interpolation) and compared with streaming/settings.py, the local runtime's services, jvm/pom.xml and
+  interpolation) and compared with streaming/settings/, the local runtime's services, jvm/pom.xml and
   pyproject.toml: every variable an app service sets is a setting that parses, the addresses point at
   the compose services, published ports are the settings' defaults on 127.0.0.1, every service has a
   health check or is a one-shot, dependencies and volumes exist, images are pinned to the right versions.

@@ -18,11 +18,12 @@ ground truth.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from streaming.contracts import frame, unframe
+from streaming.settings.parsers import FaultRates
 from streaming.simulator.encoding import message_to_json, messages
 from streaming.simulator.events import (
     AERODYNAMICS,
@@ -49,44 +50,6 @@ _OUT_OF_RANGE = {
 }
 # The payload field of each event type is named like the type.
 _PAYLOAD_FIELD = EVENT_TYPE_NAMES
-
-
-@dataclass(frozen=True)
-class FaultRates:
-    duplicate: float = 0.0
-    out_of_order: float = 0.0
-    late: float = 0.0
-    truncated: float = 0.0
-    wrong_schema_id: float = 0.0
-    out_of_range: float = 0.0
-    missing_field: float = 0.0
-    bad_json: float = 0.0
-    clock_skew: float = 0.0
-
-    @classmethod
-    def parse(cls, text: str) -> FaultRates:
-        """'duplicate=0.01,late=0.001' (rates per event, 0-1); 'none' or '' for no faults."""
-        known = {f.name for f in fields(cls)}
-        values = {}
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            if part == "none":
-                continue
-            name, _, rate = part.partition("=")
-            if name not in known:
-                raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
-            try:
-                values[name] = float(rate)
-            except ValueError:
-                raise ValueError(f"fault rate of {name} must be a number, got {rate!r}") from None
-            if not 0.0 <= values[name] <= 1.0:
-                raise ValueError(f"fault rate of {name} must be between 0 and 1, got {rate}")
-        rates = cls(**values)
-        if rates.total() > 1.0:
-            raise ValueError("fault rates add up to more than 1")
-        return rates
-
-    def total(self) -> float:
-        return sum(asdict(self).values())
 
 
 @dataclass
