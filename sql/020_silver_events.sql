@@ -1,5 +1,5 @@
 -- silver.<event_type>: validated, deduplicated, flattened events with their session context.
--- Generated from proto/ by `f1 contracts generate` (streaming/jobs/silver_schema.py).
+-- Generated from proto/ by `f1 contracts generate` (streaming/contracts/tables.py).
 -- Do not edit: change the contract and regenerate.
 -- Enum columns hold the value's short name (TIRE_COMPOUND_SOFT is stored as SOFT).
 CREATE TABLE IF NOT EXISTS silver.position (

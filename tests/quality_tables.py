@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 
 from expectations import bronze, silver
 from streaming.catalog import SQL_DIR, render_sql
-from streaming.jobs.silver_schema import EVENT_TYPES
+from streaming.contracts.tables import EVENT_TYPES
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 RECENT = NOW - dt.timedelta(minutes=1)  # inside the default 15-minute window

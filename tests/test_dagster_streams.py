@@ -21,8 +21,8 @@ from dagster._core.instance.ref import InstanceRef
 from pyspark.sql import functions as F
 
 from streaming.contracts.registration import register_contracts
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import runner
-from streaming.jobs.silver_schema import EVENT_TYPES
 from streaming.runtime.ephemeral import ephemeral_platform
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig

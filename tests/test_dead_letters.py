@@ -20,8 +20,8 @@ from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.contracts import frame, telemetry_pb2, unframe
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 from streaming.simulator.race import RaceConfig
 from tests.helpers import RaceLanding
 from tests.kafka_events import read_topic

@@ -22,8 +22,8 @@ from pyspark.sql import functions as F
 
 from streaming.catalog import create_databases
 from streaming.contracts.registration import register_contracts
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 from streaming.observability.metrics import scrape
 from streaming.runtime.ephemeral import free_port
 from streaming.settings import PROJECT_ROOT

@@ -25,8 +25,8 @@ from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.contracts import decode_enriched, frame, telemetry_pb2, unframe
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 from streaming.settings import PROJECT_ROOT
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink

@@ -18,8 +18,8 @@ from pyspark.sql import functions as F
 from streaming import topics
 from streaming.catalog import create_databases
 from streaming.contracts.registration import register_contracts
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate

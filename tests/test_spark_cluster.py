@@ -22,8 +22,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from streaming.contracts.registration import register_contracts
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import free_port, free_port_pair
 from streaming.runtime.services import SERVICES, spark_master_state

@@ -10,8 +10,8 @@ import dagster as dg
 
 from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming import topics
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 
 _DESCRIPTIONS = {
     topics.RAW_PROTOBUF: "Raw telemetry events, Protobuf (Confluent wire format), keyed by car number.",

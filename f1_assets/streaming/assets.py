@@ -12,9 +12,9 @@ import dagster as dg
 
 from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming import topics
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, sessions, silver
 from streaming.jobs.progress import tables_written_by
-from streaming.jobs.silver_schema import EVENT_TYPES
 
 # While a session is live the streams report every STREAM_REPORT_SECONDS (30 s by default).
 STREAM_FRESHNESS = dg.FreshnessPolicy.time_window(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streaming.jobs.silver_schema import EVENT_TYPES, table_columns
+from streaming.contracts.tables import EVENT_TYPES, table_columns
 from streaming.settings import Settings
 
 NS_PER_S = 1_000_000_000

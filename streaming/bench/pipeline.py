@@ -44,8 +44,8 @@ def _prepare(s: Settings):
 def _silver_rows(spark, session_id: str) -> int:
     from pyspark.sql import functions as F
 
+    from streaming.contracts.tables import EVENT_TYPES
     from streaming.jobs import silver
-    from streaming.jobs.silver_schema import EVENT_TYPES
 
     return sum(
         spark.table(silver.table_name(t)).where(F.col("session_id") == session_id).count()
@@ -140,8 +140,8 @@ FLOOR_CARS = 2  # 110 events/s: batches with next to no rows
 def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str, float]:
     from pyspark.sql import functions as F
 
+    from streaming.contracts.tables import EVENT_TYPES
     from streaming.jobs import bronze, silver
-    from streaming.jobs.silver_schema import EVENT_TYPES
     from streaming.spark import get_spark
 
     _prepare(s)

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from streaming import topics
-from streaming.contracts.codegen import PROTO_DIR, SCHEMAS_DIR
 from streaming.contracts.generated import enriched_pb2, session_pb2, telemetry_pb2
+from streaming.settings import PROJECT_ROOT
+
+# The contracts' sources: Protobuf under proto/, the JSON Schemas generated from it under schemas/.
+PROTO_DIR = PROJECT_ROOT / "proto"
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 
 __all__ = [
     "enriched_pb2",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, sessions, silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 
 # Retention VACUUM keeps: a week, Delta's default, so time travel and slow readers keep working.
 DEFAULT_RETAIN_HOURS = 168

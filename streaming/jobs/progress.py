@@ -12,8 +12,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, sessions, silver
-from streaming.jobs.silver_schema import EVENT_TYPES
 
 
 def tables_written_by(query: str) -> list[str]:

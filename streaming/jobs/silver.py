@@ -32,9 +32,9 @@ from pyspark.sql import functions as F
 
 from streaming import topics
 from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF
+from streaming.contracts.tables import CONTEXT_COLUMNS, EVENT_TYPES, payload_fields, table_columns
 from streaming.jobs import SCHEDULER_POOL, TxnAppId, bronze, failures, sessions, start_with_trigger
 from streaming.jobs.appends import BatchAppends
-from streaming.jobs.silver_schema import CONTEXT_COLUMNS, EVENT_TYPES, payload_fields, table_columns
 from streaming.jobs.validation import EVENT_TIME_RANGE_NS, NS_PER_S, SchemaIds, payload_column, validate
 from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_watermarks, stream_key
 from streaming.security import spark_kafka_options

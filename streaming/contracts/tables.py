@@ -159,7 +159,7 @@ def render_event_tables_ddl(envelope: Descriptor | None = None) -> str:
     """The DDL of the six event tables; `envelope` lets the generator pass a freshly compiled contract."""
     header = (
         "-- silver.<event_type>: validated, deduplicated, flattened events with their session context.\n"
-        "-- Generated from proto/ by `f1 contracts generate` (streaming/jobs/silver_schema.py).\n"
+        "-- Generated from proto/ by `f1 contracts generate` (streaming/contracts/tables.py).\n"
         "-- Do not edit: change the contract and regenerate.\n"
         "-- Enum columns hold the value's short name (TIRE_COMPOUND_SOFT is stored as SOFT).\n"
     )
