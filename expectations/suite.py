@@ -15,7 +15,7 @@ from functools import cache, cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from streaming.catalog import SQL_DIR
+from streaming.clients.catalog import SQL_DIR
 
 if TYPE_CHECKING:
     import datetime as dt

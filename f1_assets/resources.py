@@ -10,9 +10,9 @@ from __future__ import annotations
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
+from streaming.clients.spark import spark_conf
 from streaming.errors import ConfigError
 from streaming.settings import Settings
-from streaming.spark import spark_conf
 
 
 class PlatformSettings(dg.ConfigurableResource):

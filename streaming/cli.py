@@ -102,7 +102,7 @@ def cmd_logs(s: Settings, args) -> int:
 
 
 def cmd_init(s: Settings, args) -> int:
-    from streaming.bootstrap import bootstrap
+    from streaming.clients.bootstrap import bootstrap
 
     for line in bootstrap(s, tables=not args.skip_spark).report():
         print(line)
@@ -138,7 +138,7 @@ def cmd_contracts_generate(s: Settings | None, args) -> int:
 
 
 def cmd_contracts_check(s: Settings, args) -> int:
-    from streaming.contracts.registration import check_contracts
+    from streaming.clients.registration import check_contracts
 
     results = check_contracts(s)
     for result in results:
@@ -218,8 +218,8 @@ def cmd_stream_status(s: Settings, args) -> int:
 
 
 def cmd_maintain(s: Settings, args) -> int:
+    from streaming.clients.spark import get_spark
     from streaming.jobs.maintenance import maintain
-    from streaming.spark import get_spark
 
     spark = get_spark(s, "f1-maintain")
     for r in maintain(spark, args.tables or None, args.retain_hours):
@@ -231,7 +231,7 @@ def cmd_maintain(s: Settings, args) -> int:
 
 
 def cmd_gold(s: Settings, args) -> int:
-    from streaming.gold import cli
+    from streaming.clients.dbt import cli
 
     return cli(s, args.args)
 

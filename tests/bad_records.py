@@ -18,8 +18,8 @@ from typing import NamedTuple
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from streaming import topics
 from streaming.contracts import telemetry_pb2 as pb
+from streaming.contracts import topics
 from tests.contract_records import Outgoing, forbidden_reasons, hand_made, outgoing, with_fresh_id
 
 DRAWN = 6

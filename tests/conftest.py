@@ -39,7 +39,7 @@ def platform_settings(tmp_path_factory) -> Iterator[Settings]:
 @pytest.fixture(scope="session")
 def spark(platform_settings):
     """A real local SparkSession with the Delta and Kafka jars and the shared metastore."""
-    from streaming.spark import get_spark
+    from streaming.clients.spark import get_spark
 
     session = get_spark(platform_settings, "f1-tests")
     yield session

@@ -1,9 +1,9 @@
 """What the first-hour test (tests/test_make_roundtrip.py) waits for and asserts of a running platform.
 
 `FirstHour` is one look at it: a Dagster snapshot through its GraphQL API (tests/dagster_graphql.py) and
-the rows of `silver.quarantine`, read from outside (streaming/delta_read.py). It says what the platform
-has not done yet (`waiting_for`), what must never happen (`problems`), the figures the test prints and,
-for a failure message, what Dagster showed (`evidence`).
+the rows of `silver.quarantine`, read from outside (streaming/clients/delta_read.py). It says what the
+platform has not done yet (`waiting_for`), what must never happen (`problems`), the figures the test prints
+and, for a failure message, what Dagster showed (`evidence`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from f1_assets.quality.checks import GOLD_CHECKS
-from streaming.delta_read import local_table_path, read_rows
+from streaming.clients.delta_read import local_table_path, read_rows
 from streaming.jobs.silver import QUARANTINE_TABLE
 from streaming.settings import PROJECT_ROOT, Settings
 from tests.bad_records import BadRecord

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from streaming.gold import run_dbt
+from streaming.clients.dbt import run_dbt
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from tests.helpers import RaceLanding

@@ -6,14 +6,15 @@ import json
 import uuid
 from pathlib import Path
 
-from streaming import topics
-from streaming.catalog import create_databases
-from streaming.contracts.registration import register_contracts
+from streaming.clients.catalog import create_databases
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.registration import register_contracts
+from streaming.contracts import topics
+from streaming.contracts.topics import TopicSpec
 from streaming.jobs import bronze, silver
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.recording import read_recording
 from streaming.simulator.runner import KafkaSink, simulate
-from streaming.topics import TopicSpec, create_topics
 
 
 def drain(spark, settings, query, checkpoint, app_id, **options) -> None:

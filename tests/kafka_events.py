@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from streaming import topics
-from streaming.contracts import telemetry_pb2, unframe
+from streaming.contracts import telemetry_pb2, topics, unframe
 
 
 def read_topic(settings, topic: str, where: Callable = lambda _: True, idle_polls: int = 10) -> list:

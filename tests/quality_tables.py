@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from pyspark.sql import types as T
 
 from expectations import bronze, silver
-from streaming.catalog import SQL_DIR, render_sql
+from streaming.clients.catalog import SQL_DIR, render_sql
 from streaming.contracts.tables import EVENT_TYPES
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -7,15 +7,16 @@ import uuid
 
 from pyspark.sql import functions as F
 
-from streaming import topics
-from streaming.catalog import create_databases
-from streaming.contracts.registration import register_contracts
+from streaming.clients.catalog import create_databases
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.registration import register_contracts
+from streaming.contracts import topics
+from streaming.contracts.topics import TopicSpec
 from streaming.jobs import TxnAppId, bronze
 from streaming.jobs.appends import BatchAppends
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
-from streaming.topics import TopicSpec, create_topics
 
 
 def _topic_rows(spark, topic: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from streaming.catalog import apply_declared_properties, create_databases, declared_properties
+from streaming.clients.catalog import apply_declared_properties, create_databases, declared_properties
 
 
 def test_a_create_table_statement_declares_its_properties():

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from streaming.cli import build_parser
-from streaming.jars import pom_versions
+from streaming.clients.jars import pom_versions
 from streaming.runtime.services import Kafka
 from streaming.settings import PROJECT_ROOT, SERVICE_NAMES, VARIABLES, Settings
 
@@ -259,7 +259,7 @@ def test_settings_point_at_the_compose_services():
 
 
 def test_spark_reaches_the_metastore_at_its_host():
-    from streaming.runtime.services import metastore_jdbc_url
+    from streaming.clients.probes import metastore_jdbc_url
 
     assert metastore_jdbc_url(DEFAULTS).startswith(f"jdbc:derby://127.0.0.1:{DEFAULTS.metastore_port}/")
     s = Settings.from_env(env_of(services()["dagster-daemon"]))

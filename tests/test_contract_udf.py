@@ -29,7 +29,7 @@ I64_MAX = 2**63 - 1
 
 @pytest.fixture(scope="module")
 def checker(spark):
-    """The session, with the function registered (idempotent: streaming.spark.FUNCTIONS may list it too)."""
+    """The session, with the function registered (idempotent: clients.spark.FUNCTIONS may list it too)."""
     spark.udf.registerJavaFunction(FUNCTION, JAVA_CLASS, StringType())
     return spark
 

@@ -14,22 +14,23 @@ from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from streaming import topics
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.registration import check_contracts, register_contracts, schema_ids
+from streaming.clients.registry import registry_client
 from streaming.contracts import (
     CONTRACTS,
     TELEMETRY_JSON,
     TELEMETRY_PROTOBUF,
     Contract,
     telemetry_pb2,
+    topics,
     unframe,
 )
 from streaming.contracts.codegen import check
-from streaming.contracts.registration import check_contracts, register_contracts, schema_ids
-from streaming.registry import registry_client
+from streaming.contracts.topics import TopicSpec
 from streaming.simulator.encoding import JsonBlockEncoder, ProtobufBlockEncoder, message_to_json, messages
 from streaming.simulator.events import EVENT_TYPE_NAMES, EventSource
 from streaming.simulator.race import Race, RaceConfig
-from streaming.topics import TopicSpec, create_topics
 
 
 def test_generated_files_are_in_sync_with_the_proto():

@@ -20,7 +20,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 from pyspark.sql import functions as F
 
-from streaming.contracts.registration import register_contracts
+from streaming.clients.registration import register_contracts
 from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import runner
 from streaming.runtime.ephemeral import ephemeral_platform

@@ -18,8 +18,7 @@ from dataclasses import replace
 from confluent_kafka import Consumer, TopicPartition
 from pyspark.sql import functions as F
 
-from streaming import topics
-from streaming.contracts import frame, telemetry_pb2, unframe
+from streaming.contracts import frame, telemetry_pb2, topics, unframe
 from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, silver
 from streaming.simulator.race import RaceConfig

@@ -10,7 +10,7 @@ import pytest
 
 from f1_assets.definitions import build_definitions, defs
 from f1_assets.keys import table_asset_key, topic_asset_key
-from streaming import topics
+from streaming.contracts import topics
 from streaming.errors import ConfigError
 from streaming.jobs.maintenance import platform_tables
 from streaming.settings import PROJECT_ROOT, Settings

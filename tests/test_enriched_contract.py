@@ -13,7 +13,8 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2
 
-from streaming import topics
+from streaming.clients.registration import check_contracts, register_contracts
+from streaming.clients.registry import registry_client
 from streaming.contracts import (
     CONTRACTS,
     ENRICHED_PROTOBUF,
@@ -24,10 +25,9 @@ from streaming.contracts import (
     enriched_pb2,
     frame,
     session_pb2,
+    topics,
     unframe,
 )
-from streaming.contracts.registration import check_contracts, register_contracts
-from streaming.registry import registry_client
 from streaming.simulator.encoding import JsonBlockEncoder, ProtobufBlockEncoder, messages
 from streaming.simulator.events import EVENT_TYPE_NAMES, EventSource
 from streaming.simulator.race import Race, RaceConfig

@@ -9,9 +9,8 @@ from collections import Counter
 import pytest
 from google.protobuf.message import DecodeError
 
-from streaming import topics
 from streaming.contracts import telemetry_pb2 as pb
-from streaming.contracts import unframe
+from streaming.contracts import topics, unframe
 from streaming.simulator.faults import LATE_DELAY_S, UNREGISTERED_SCHEMA_ID, FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.recording import read_recording

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from streaming.gold import DBT_PROJECT_DIR, DbtFailed, run_dbt
+from streaming.clients.dbt import DBT_PROJECT_DIR, DbtFailed, run_dbt
 from tests.gold_race import COPY_COLUMNS, MARTS, build_incomplete_laps, gold_rows
 
 pytestmark = pytest.mark.e2e
@@ -136,7 +136,7 @@ def test_incremental_runs_give_the_full_refreshs_rows(gold):
 
 
 def test_dbt_build_ran_every_model_and_test(gold):
-    from streaming.gold import timings
+    from streaming.clients.dbt import timings
 
     nodes = timings(gold["first_build"])
     models = {n.name for n in nodes if n.resource_type == "model"}
@@ -206,7 +206,7 @@ def without_copy_columns(row: dict) -> dict:
 
 
 def test_laps_cut_short_missing_a_crossing_or_past_the_finish_are_kept_and_flagged(gold, incomplete):
-    from streaming.gold import timings
+    from streaming.clients.dbt import timings
 
     nodes = timings(incomplete["build"])
     assert {n.name for n in nodes if n.resource_type == "model"} >= set(MARTS)  # nothing skipped
@@ -269,7 +269,7 @@ def test_session_and_stint_metrics_leave_incomplete_laps_out(gold, incomplete):
 def test_a_broken_key_still_fails_the_build(spark, gold, incomplete):
     from pyspark.sql import functions as F
 
-    from streaming.gold import timings
+    from streaming.clients.dbt import timings
 
     session_id = incomplete["session_id"]
     sentinel = "timestamp'2000-01-01 00:00:00'"

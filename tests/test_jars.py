@@ -8,7 +8,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from streaming.jars import jar_set, pom_versions
+from streaming.clients.jars import jar_set, pom_versions
 from streaming.settings import Settings
 
 

@@ -7,8 +7,9 @@ import uuid
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import ConfigResource
 
-from streaming import topics
-from streaming.topics import TopicSpec, admin_client, create_topics
+from streaming.clients.kafka_admin import admin_client, create_topics
+from streaming.contracts import topics
+from streaming.contracts.topics import TopicSpec
 
 
 def test_init_creates_platform_topics_with_partitions_and_retention(platform_settings):

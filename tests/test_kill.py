@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from streaming.catalog import create_databases
-from streaming.contracts.registration import register_contracts
+from streaming.clients.catalog import create_databases
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.registration import register_contracts
 from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import silver
 from streaming.observability.metrics import scrape
@@ -30,7 +31,6 @@ from streaming.settings import PROJECT_ROOT
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
-from streaming.topics import create_topics
 from tests.kafka_events import sent_event_ids
 
 pytestmark = pytest.mark.e2e

@@ -20,10 +20,10 @@ import urllib.request
 
 import pytest
 
-from streaming import topics
+from streaming.clients.probes import tcp_open
+from streaming.contracts import topics
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import ephemeral_env
-from streaming.runtime.services import tcp_open
 from streaming.settings import PROJECT_ROOT, Settings
 from tests.bad_records import bad_records, latest_event, send
 from tests.contract_records import PROPERTY_SEED
@@ -149,7 +149,7 @@ def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
 
         # early in the run, bad records into the raw topics: the property test's generator's, derived from
         # a live event of the running race (the seed replays them: F1_PROPERTY_SEED)
-        from streaming.contracts.registration import schema_ids
+        from streaming.clients.registration import schema_ids
 
         template = latest_event(settings)
         assert template is not None, "no position event on the raw topic to derive the bad records from"

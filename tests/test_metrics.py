@@ -32,6 +32,8 @@ from pyspark.sql.streaming.listener import (
     StreamingQueryProgress,
 )
 
+from streaming.clients.kafka_admin import create_topics
+from streaming.contracts.topics import TopicSpec
 from streaming.errors import ConfigError
 from streaming.observability import metrics as stream_metrics
 from streaming.observability.metrics import (
@@ -45,7 +47,6 @@ from streaming.observability.metrics import (
 from streaming.runtime.ephemeral import free_port
 from streaming.runtime.services import SERVICES
 from streaming.settings import PROJECT_ROOT
-from streaming.topics import TopicSpec, create_topics
 
 PROMETHEUS_DIR = PROJECT_ROOT / "monitoring" / "prometheus"
 ALERTS = PROMETHEUS_DIR / "alerts.yml"

@@ -23,14 +23,14 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from pyspark.sql import functions as F
 
-from streaming import topics
-from streaming.contracts import decode_enriched, frame, telemetry_pb2, unframe
+from streaming.clients.kafka_admin import create_topics
+from streaming.contracts import decode_enriched, frame, telemetry_pb2, topics, unframe
 from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.topics import TopicSpec
 from streaming.jobs import bronze, silver
 from streaming.settings import PROJECT_ROOT
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink
-from streaming.topics import TopicSpec, create_topics
 from tests.contract_records import PROPERTY_SEED, forbidden_reasons, hand_made, outgoing
 from tests.helpers import RaceLanding, drain
 

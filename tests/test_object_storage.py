@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from streaming.clients.probes import tcp_open
 from streaming.contracts.tables import EVENT_TYPES
 from streaming.errors import ConfigError
 from streaming.runtime.ephemeral import ephemeral_platform, free_port
-from streaming.runtime.services import tcp_open
 from streaming.settings import PROJECT_ROOT, Settings
 
 BUCKET = "f1-lake"
@@ -40,7 +40,7 @@ from streaming.jobs import bronze, silver
 from streaming.jobs.maintenance import maintain
 from streaming.contracts.tables import EVENT_TYPES
 from streaming.settings import Settings
-from streaming.spark import get_spark
+from streaming.clients.spark import get_spark
 
 s = Settings.from_env()
 spark = get_spark(s, "f1-s3-verify")
@@ -133,7 +133,7 @@ def s3_platform(object_store, tmp_path_factory):
 @pytest.fixture(scope="module")
 def landed(s3_platform, object_store, tmp_path_factory):
     """A 2-car, 2-lap race through Kafka, bronze, silver and gold, all on S3; what each step left."""
-    from streaming.gold import DBT_PROJECT_DIR, dbt_env
+    from streaming.clients.dbt import DBT_PROJECT_DIR, dbt_env
 
     settings, state = s3_platform
     tmp = tmp_path_factory.mktemp("s3-run")
@@ -210,8 +210,8 @@ def test_maintenance_compacts_the_tables_on_s3(landed):
 
 
 def test_s3_settings_reach_spark_and_dbt_only_for_s3a_paths():
-    from streaming.gold import SPARK_CONF_VAR, dbt_env
-    from streaming.spark import spark_conf
+    from streaming.clients.dbt import SPARK_CONF_VAR, dbt_env
+    from streaming.clients.spark import spark_conf
 
     local = spark_conf(Settings.from_env({"S3_ENDPOINT_URL": "http://127.0.0.1:9000"}))
     assert not [k for k in local if "s3a" in k] and "hadoop-aws" not in local["spark.jars"]

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from confluent_kafka.schema_registry import Schema
 
+from streaming.clients.registry import registry_client
 from streaming.errors import ServiceUnavailable
-from streaming.registry import registry_client
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import ephemeral_env
 from streaming.settings import Settings

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
+from streaming.clients.kafka_admin import require_kafka
 from streaming.errors import ServiceUnavailable
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import ephemeral_env, free_port
 from streaming.runtime.process import ManagedProcess, _group_members
 from streaming.settings import Settings
-from streaming.topics import require_kafka
 
 
 def test_status_reports_every_service_healthy_with_memory(platform_settings):
@@ -73,7 +73,7 @@ def test_missing_kafka_says_how_to_start_it(tmp_path):
 
 
 def test_missing_metastore_says_how_to_start_it(tmp_path):
-    from streaming.spark import get_spark
+    from streaming.clients.spark import get_spark
 
     s = Settings.from_env(ephemeral_env(tmp_path))
     with pytest.raises(ServiceUnavailable, match=r"(?s)metastore.*METASTORE_PORT.*make up"):

@@ -8,7 +8,7 @@ from streaming.jobs import SCHEDULER_POOL, scheduler_pool, start_with_trigger
 
 
 def test_the_spark_conf_schedules_fairly(platform_settings):
-    from streaming.spark import spark_conf
+    from streaming.clients.spark import spark_conf
 
     assert spark_conf(platform_settings)["spark.scheduler.mode"] == "FAIR"
 

@@ -20,12 +20,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from streaming import topics
-from streaming.errors import ConfigError
-from streaming.runtime import manager
-from streaming.runtime.ephemeral import ephemeral_platform
-from streaming.runtime.process import _group_members
-from streaming.security import (
+from streaming.clients.security import (
     kafka_config,
     kafka_java_config,
     registry_config,
@@ -33,6 +28,11 @@ from streaming.security import (
     scram_credential_argument,
     spark_kafka_options,
 )
+from streaming.contracts import topics
+from streaming.errors import ConfigError
+from streaming.runtime import manager
+from streaming.runtime.ephemeral import ephemeral_platform
+from streaming.runtime.process import _group_members
 from streaming.settings import PROJECT_ROOT, Settings
 
 SERVICES = ["kafka", "registry", "metastore"]
@@ -204,7 +204,7 @@ def _get(url: str, **http) -> int:
 def test_the_registry_wants_https_and_its_user(secure):
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    from streaming.bootstrap import bootstrap
+    from streaming.clients.bootstrap import bootstrap
 
     url, http = secure.schema_registry_url, registry_http(secure)
     assert url.startswith("https://")
@@ -253,7 +253,7 @@ def _delta_column(table: Path, column: str) -> list:
 
 @pytest.mark.e2e
 def test_a_session_streams_through_kafka_and_spark_over_sasl_ssl(secure, tmp_path):
-    from streaming.bootstrap import bootstrap
+    from streaming.clients.bootstrap import bootstrap
 
     bootstrap(secure, tables=False)  # topics and contracts (the registry test does it too; idempotent)
     truth_path = tmp_path / "truth.json"

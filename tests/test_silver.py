@@ -15,15 +15,16 @@ from dataclasses import replace
 import pytest
 from pyspark.sql import functions as F
 
-from streaming import topics
-from streaming.catalog import create_databases
-from streaming.contracts.registration import register_contracts
+from streaming.clients.catalog import create_databases
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.registration import register_contracts
+from streaming.contracts import topics
 from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.topics import TopicSpec
 from streaming.jobs import bronze, silver
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
-from streaming.topics import TopicSpec, create_topics
 from tests.helpers import drain
 
 INVALID_FAULTS = {

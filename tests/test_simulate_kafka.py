@@ -13,14 +13,13 @@ import uuid
 
 from confluent_kafka import Consumer, TopicPartition
 
-from streaming import topics
-from streaming.contracts import session_pb2, unframe
-from streaming.contracts.registration import register_contracts
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.registration import register_contracts
+from streaming.contracts import session_pb2, topics, unframe
 from streaming.settings import PROJECT_ROOT
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.recording import read_recording
 from streaming.simulator.runner import KafkaSink, replay, simulate
-from streaming.topics import create_topics
 
 START_NS = 1_788_000_000_000_000_000
 

@@ -16,8 +16,7 @@ from dataclasses import replace
 import pytest
 from pyspark.sql import functions as F
 
-from streaming import topics
-from streaming.contracts import frame, telemetry_pb2, unframe
+from streaming.contracts import frame, telemetry_pb2, topics, unframe
 from streaming.jobs import bronze, silver
 from streaming.simulator.race import RaceConfig
 from tests.helpers import RaceLanding

@@ -9,8 +9,9 @@ import uuid
 
 from confluent_kafka import Producer
 
-from streaming.catalog import DATABASES, create_databases
-from streaming.topics import TopicSpec, create_topics
+from streaming.clients.catalog import DATABASES, create_databases
+from streaming.clients.kafka_admin import create_topics
+from streaming.contracts.topics import TopicSpec
 
 
 def test_init_creates_the_medallion_databases(platform_settings, spark):
@@ -60,7 +61,7 @@ def test_a_second_spark_process_shares_the_table_catalog(platform_settings, spar
 
     script = textwrap.dedent(f"""
         from streaming.settings import Settings
-        from streaming.spark import get_spark
+        from streaming.clients.spark import get_spark
         spark = get_spark(Settings.from_env(), "f1-second-process")
         print("COUNT", spark.table("{table}").count())
         spark.range(5).write.format("delta").mode("append").saveAsTable("{table}")
@@ -99,7 +100,7 @@ def test_protobuf_records_decode_in_spark_to_the_json_encoding(platform_settings
     """f1_protobuf_to_json (our JVM function) gives, for each Protobuf record, the JSON encoding of it."""
     import json
 
-    from streaming.contracts.registration import register_contracts
+    from streaming.clients.registration import register_contracts
     from streaming.simulator.encoding import ProtobufBlockEncoder, message_to_json, messages
     from streaming.simulator.events import EventSource
     from streaming.simulator.race import Race, RaceConfig

@@ -21,7 +21,9 @@ import urllib.request
 import pytest
 from pyspark.sql import functions as F
 
-from streaming.contracts.registration import register_contracts
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.registration import register_contracts
+from streaming.clients.spark import spark_conf
 from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import silver
 from streaming.runtime import manager
@@ -30,8 +32,6 @@ from streaming.runtime.services import SERVICES, spark_master_state
 from streaming.settings import PROJECT_ROOT, Settings
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
-from streaming.spark import spark_conf
-from streaming.topics import create_topics
 from tests.kafka_events import sent_event_ids
 
 CLUSTER = ["spark-master", "spark-worker"]

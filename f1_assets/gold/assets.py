@@ -4,7 +4,7 @@ The translator maps dbt's silver sources onto the silver table assets the stream
 UI draws silver → gold), puts every model in the `gold` group with kinds dbt/spark/delta, and gives the
 marts their freshness policy and automation condition (f1_assets/gold/automation.py). dbt tests become
 asset checks. dbt runs as `dbt build` in a subprocess (dagster-dbt's DbtCliResource) with the
-platform's Spark configuration in its environment (streaming.gold.dbt_env): the session method starts
+platform's Spark configuration in its environment (streaming.clients.dbt.dbt_env): the session method starts
 Spark there, on the shared table catalog, while the streams run.
 """
 
@@ -27,7 +27,7 @@ from dagster_dbt import (
 from f1_assets.gold.automation import GOLD_FRESHNESS, gold_automation
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
-from streaming.gold import DBT_PROJECT_DIR, dbt_env
+from streaming.clients.dbt import DBT_PROJECT_DIR, dbt_env
 
 
 def _manifest_stale(project: DbtProject) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from f1_assets.keys import table_asset_key, topic_asset_key
-from streaming import topics
+from streaming.contracts import topics
 from streaming.contracts.tables import EVENT_TYPES
 from streaming.jobs import bronze, silver
 

@@ -11,8 +11,8 @@ from dagster_pyspark import LazyPySparkResource
 
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
+from streaming.clients.spark import require_metastore
 from streaming.jobs.maintenance import DEFAULT_RETAIN_HOURS, maintain
-from streaming.spark import require_metastore
 
 
 class MaintenanceConfig(dg.Config):

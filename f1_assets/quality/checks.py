@@ -19,7 +19,7 @@ from expectations.metrics import push_check_result
 from expectations.runner import DEFAULT_WINDOW, check_table
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
-from streaming.spark import register_functions, require_metastore
+from streaming.clients.spark import register_functions, require_metastore
 
 
 class CheckWindow(dg.Config):

@@ -17,10 +17,10 @@ from dagster_pyspark import LazyPySparkResource
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
 from f1_assets.streaming.keeper import owner_tag
+from streaming.clients.spark import register_functions, require_metastore
 from streaming.jobs import runner
 from streaming.jobs.progress import ProgressTracker
 from streaming.settings import STREAM_QUERY_NAMES
-from streaming.spark import register_functions, require_metastore
 
 STREAM_TAG = "f1/stream"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -263,11 +263,11 @@ def lap_truth_deviation(spark, race) -> dict[str, float]:
 def run_gold_benchmark(s: Settings, cars: int, minutes: float) -> dict[str, float]:
     """Silver for `minutes` of racing but the last one, a full gold build; then the last minute, an
     incremental build; then one with nothing new. Figures as the module docstring says."""
-    from streaming.catalog import create_databases
-    from streaming.gold import run_dbt, timings
+    from streaming.clients.catalog import create_databases
+    from streaming.clients.dbt import run_dbt, timings
+    from streaming.clients.spark import get_spark
     from streaming.jobs.sessions import upsert_sessions
     from streaming.simulator.race import RaceConfig
-    from streaming.spark import get_spark
 
     spark = get_spark(s, "f1-bench-gold")
     create_databases(s)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from streaming.delta_read import local_table_path, read_rows
+from streaming.clients.delta_read import local_table_path, read_rows
 from streaming.errors import ConfigError
 from streaming.settings import Settings
 

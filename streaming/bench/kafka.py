@@ -10,11 +10,12 @@ import time
 import uuid
 from pathlib import Path
 
-from streaming.jars import jar_set
-from streaming.security import kafka_config, write_kafka_java_config
+from streaming.clients.jars import jar_set
+from streaming.clients.kafka_admin import create_topics
+from streaming.clients.security import kafka_config, write_kafka_java_config
+from streaming.contracts.topics import TopicSpec
 from streaming.settings import Settings
 from streaming.simulator.runner import PRODUCER_CONFIG
-from streaming.topics import TopicSpec, create_topics
 
 CARS = 50
 ROUNDS = 2
@@ -154,10 +155,10 @@ def run_kafka_benchmarks(s: Settings, count: int, size: int) -> dict[str, float]
 
 def run_produce_benchmark(s: Settings, cars: int, laps: int) -> dict[str, float]:
     """The simulator as fast as possible into Kafka, and Kafka's own tool with records of the same size."""
-    from streaming.contracts.registration import register_contracts
+    from streaming.clients.kafka_admin import create_topics
+    from streaming.clients.registration import register_contracts
     from streaming.simulator.race import RaceConfig
     from streaming.simulator.runner import KafkaSink, simulate
-    from streaming.topics import create_topics
 
     create_topics(s)
     ids = register_contracts(s)

@@ -24,16 +24,16 @@ import sys
 import time
 import uuid
 
-from streaming import topics
+from streaming.contracts import topics
 from streaming.settings import PROJECT_ROOT, Settings
 
 LAP_EVENTS_50_CARS = 520_000  # about one lap of Monza for 50 cars
 
 
 def _prepare(s: Settings):
-    from streaming.catalog import create_databases
-    from streaming.contracts.registration import register_contracts
-    from streaming.topics import create_topics
+    from streaming.clients.catalog import create_databases
+    from streaming.clients.kafka_admin import create_topics
+    from streaming.clients.registration import register_contracts
 
     create_topics(s)
     ids = register_contracts(s)
@@ -69,10 +69,10 @@ def _median(values: list[float]) -> float:
 
 def run_throughput(s: Settings, events: int) -> dict[str, float]:
     from streaming.bench.kafka import bench_kafka_consumer_perf_test
+    from streaming.clients.spark import get_spark
     from streaming.jobs import bronze, silver
     from streaming.simulator.race import RaceConfig
     from streaming.simulator.runner import KafkaSink, simulate
-    from streaming.spark import get_spark
 
     ids = _prepare(s)
     laps = max(1, round(events / LAP_EVENTS_50_CARS))
@@ -114,8 +114,8 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
 def _spark_read_rates(spark, s: Settings, records: int) -> tuple[float, float]:
     """Records/s of batch reads of the raw topic into Spark's `noop` sink: the Kafka source alone, and with
     bronze's decoding (nothing written). Ceilings of any pipeline of this topic on this machine."""
+    from streaming.clients.security import spark_kafka_options
     from streaming.jobs import bronze
-    from streaming.security import spark_kafka_options
 
     def rate(frame) -> float:
         started = time.perf_counter()
@@ -140,9 +140,9 @@ FLOOR_CARS = 2  # 110 events/s: batches with next to no rows
 def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str, float]:
     from pyspark.sql import functions as F
 
+    from streaming.clients.spark import get_spark
     from streaming.contracts.tables import EVENT_TYPES
     from streaming.jobs import bronze, silver
-    from streaming.spark import get_spark
 
     _prepare(s)
     spark = get_spark(s, "f1-bench-latency")

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from functools import cache
 
-from streaming import topics
+from streaming.contracts import topics
 from streaming.contracts.generated import enriched_pb2, session_pb2, telemetry_pb2
 from streaming.settings import PROJECT_ROOT
 

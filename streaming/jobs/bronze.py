@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from streaming import topics
+from streaming.clients.security import spark_kafka_options
+from streaming.contracts import topics
 from streaming.jobs import TxnAppId, failures, start_with_trigger
 from streaming.jobs.appends import BatchAppends
-from streaming.security import spark_kafka_options
 from streaming.settings import Settings
 
 TABLE = "bronze.telemetry"

@@ -314,10 +314,10 @@ def run(
     stops on SIGTERM and Ctrl-C (only possible from the main thread). `on_tick` sees the running queries
     every TICK_SECONDS; `owner` says in the status files who runs them.
     """
-    from streaming.bootstrap import bootstrap
+    from streaming.clients.bootstrap import bootstrap
+    from streaming.clients.spark import get_spark
     from streaming.jobs.progress import tables_written_by
     from streaming.observability import metrics as stream_metrics
-    from streaming.spark import get_spark
 
     names = tuple(names or s.stream_queries)
     if stop is None:

@@ -65,7 +65,7 @@ def read_sessions_topic(
 ) -> dict[str, object]:
     """{session_id: SessionInfo}: the latest record per session on the topic (compaction keeps one).
 
-    `kafka_options`: the connection, `streaming.security.spark_kafka_options`.
+    `kafka_options`: the connection, `streaming.clients.security.spark_kafka_options`.
     """
     rows = (
         spark.read.format("kafka")

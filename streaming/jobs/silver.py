@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from streaming import topics
-from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF
+from streaming.clients.security import spark_kafka_options
+from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, topics
 from streaming.contracts.tables import CONTEXT_COLUMNS, EVENT_TYPES, payload_fields, table_columns
 from streaming.jobs import SCHEDULER_POOL, TxnAppId, bronze, failures, sessions, start_with_trigger
 from streaming.jobs.appends import BatchAppends
 from streaming.jobs.validation import EVENT_TIME_RANGE_NS, NS_PER_S, SchemaIds, payload_column, validate
 from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_watermarks, stream_key
-from streaming.security import spark_kafka_options
 from streaming.settings import Settings
 
 QUERY_NAME = "silver"
@@ -310,7 +309,7 @@ class SilverBatch:
         unknown = {i for i in seen if i is not None and i not in known}
         if known and (not unknown or time.monotonic() - self._registry_checked_at < 30):
             return
-        from streaming.registry import registry_client
+        from streaming.clients.registry import registry_client
 
         client = registry_client(self.s)
         subjects: dict[int, str] = {}

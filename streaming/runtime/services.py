@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import string
 import subprocess
 import sys
@@ -23,32 +22,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from streaming.clients.jars import jar_set
+from streaming.clients.probes import http_ok, metastore_jdbc_url, metastore_probe, tcp_open
 from streaming.errors import ConfigError, InstallError
-from streaming.jars import jar_set
 from streaming.settings import PROJECT_ROOT, SERVICE_NAMES, Settings
 
 CONF_DIR = Path(__file__).parent / "conf"
 PROMETHEUS_TEMPLATE = PROJECT_ROOT / "monitoring" / "prometheus" / "prometheus.local.yml"
-
-
-def tcp_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
-def http_ok(url: str, timeout_s: float = 2.0, headers: dict | None = None, context=None) -> str | None:
-    """None when `url` answers 2xx, else why not. `headers` and the TLS `context` as `registry_http` gives."""
-    try:
-        request = urllib.request.Request(url, headers=headers or {})
-        with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
-            return None if 200 <= response.status < 300 else f"HTTP {response.status}"
-    except urllib.error.HTTPError as error:
-        return f"HTTP {error.code}"
-    except (OSError, ValueError) as error:
-        return str(getattr(error, "reason", error))
 
 
 class Service:
@@ -68,7 +48,9 @@ class Service:
         raise NotImplementedError
 
     def env(self, s: Settings) -> dict[str, str]:
-        from streaming.spark import loopback_env  # the Spark drivers a service starts stay on loopback
+        from streaming.clients.spark import (
+            loopback_env,  # the Spark drivers a service starts stay on loopback
+        )
 
         return {**loopback_env(s), **os.environ, **s.as_env()}
 
@@ -165,7 +147,7 @@ class Kafka(Service):
         controller serves). The secrets are not in the file: Kafka's EnvVarConfigProvider reads them from
         the environment the runtime starts the broker with.
         """
-        from streaming.security import SASL_MECHANISM, SERVER_KEYSTORE, TRUSTSTORE, scram_jaas_config
+        from streaming.clients.security import SASL_MECHANISM, SERVER_KEYSTORE, TRUSTSTORE, scram_jaas_config
 
         port, controller, tls = s.kafka_port, s.kafka_controller_port, s.tls_dir
         keystore_password = "${env:F1_TLS_KEYSTORE_PASSWORD}"
@@ -194,7 +176,7 @@ class Kafka(Service):
         data = self.data_dir(s)
         data.mkdir(parents=True, exist_ok=True)
         if s.secure:
-            from streaming.security import ensure_local_tls
+            from streaming.clients.security import ensure_local_tls
 
             ensure_local_tls(s)
         config = data / "server.properties"
@@ -226,7 +208,7 @@ class Kafka(Service):
             str(config),
         ]
         if s.secure:
-            from streaming.security import scram_credential_argument
+            from streaming.clients.security import scram_credential_argument
 
             fmt += ["--add-scram", scram_credential_argument(s.kafka_sasl_username, s.kafka_sasl_password)]
         with _argument_file(fmt[1:]) as argfile:  # the SCRAM credential stays out of `ps`
@@ -256,7 +238,7 @@ class Kafka(Service):
             return "port closed"
         from confluent_kafka.admin import AdminClient
 
-        from streaming.security import kafka_config
+        from streaming.clients.security import kafka_config
 
         config = {**kafka_config(s), "bootstrap.servers": self.endpoint(s), "log_level": 0}
         try:
@@ -285,7 +267,7 @@ class SchemaRegistry(Service):
     def prepare(self, s: Settings) -> None:
         self.data_dir(s).mkdir(parents=True, exist_ok=True)
         if s.secure:
-            from streaming.security import ensure_local_tls
+            from streaming.clients.security import ensure_local_tls
 
             ensure_local_tls(s)
 
@@ -297,7 +279,7 @@ class SchemaRegistry(Service):
         to probes and Prometheus: they tell nothing about the schemas. The `${...}` values are expanded
         by Quarkus from the environment, so no secret is on the command line or in the log.
         """
-        from streaming.security import SERVER_KEYSTORE
+        from streaming.clients.security import SERVER_KEYSTORE
 
         user = f'"{s.schema_registry_username}"'  # quoted: a user name may contain dots
         return {
@@ -344,7 +326,7 @@ class SchemaRegistry(Service):
         ]
 
     def probe(self, s: Settings) -> str | None:
-        from streaming.security import registry_http
+        from streaming.clients.security import registry_http
 
         return http_ok(f"{s.schema_registry_url}/subjects", **registry_http(s))
 
@@ -380,11 +362,7 @@ class Metastore(Service):
         ]
 
     def probe(self, s: Settings) -> str | None:
-        return None if tcp_open(s.metastore_host, s.metastore_port) else "port closed"
-
-
-def metastore_jdbc_url(s: Settings) -> str:
-    return f"jdbc:derby://{s.metastore_host}:{s.metastore_port}/metastore_db;create=true"
+        return metastore_probe(s)
 
 
 def spark_home() -> Path:
@@ -620,7 +598,7 @@ class Dagster(Service):
         # Its schedules and sensors start at once: the quality checks' first tick found no bronze table
         # (TABLE_OR_VIEW_NOT_FOUND) when `f1 init` ran after it. Topics, schemas and tables come first,
         # the same as `f1 init` makes them (idempotent; the metastore starts before Dagster).
-        from streaming.bootstrap import bootstrap
+        from streaming.clients.bootstrap import bootstrap
 
         for line in bootstrap(s, tables=True).report():
             print(line, flush=True)
@@ -656,7 +634,7 @@ class Simulator(Service):
 
     def prepare(self, s: Settings) -> None:
         # Its topics and schemas must exist before the first record (the same as `f1 init` does).
-        from streaming.bootstrap import bootstrap
+        from streaming.clients.bootstrap import bootstrap
 
         bootstrap(s, tables=False)
 

@@ -93,7 +93,7 @@ def add_replay_parser(sub) -> None:
 
 
 def cmd_simulate(s: Settings, args) -> int:
-    from streaming.contracts.registration import schema_ids
+    from streaming.clients.registration import schema_ids
 
     _apply_defaults(s, args)
     try:
@@ -116,9 +116,9 @@ def cmd_simulate(s: Settings, args) -> int:
 
 
 def _simulate_one(s: Settings, args, ids: dict[str, int], seed: int, faults: FaultRates) -> int:
+    from streaming.clients.kafka_admin import require_kafka
     from streaming.simulator.display import progress_display
     from streaming.simulator.runner import KafkaSink, Progress, StopFlag, simulate
-    from streaming.topics import require_kafka
 
     config = RaceConfig(
         cars=args.cars, laps=args.laps, seed=seed, start_time_ns=_start_time_ns(args, args.laps)
@@ -158,10 +158,10 @@ def _simulate_one(s: Settings, args, ids: dict[str, int], seed: int, faults: Fau
 
 
 def cmd_replay(s: Settings, args) -> int:
-    from streaming.contracts.registration import schema_ids
+    from streaming.clients.kafka_admin import require_kafka
+    from streaming.clients.registration import schema_ids
     from streaming.simulator.display import progress_display
     from streaming.simulator.runner import KafkaSink, Progress, StopFlag, replay
-    from streaming.topics import require_kafka
 
     if not args.recording.is_file():
         raise ConfigError([f"recording {args.recording} does not exist"])

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from streaming import topics
+from streaming.contracts import topics
 
 MAGIC = b"F1REC 1\n"
 _RECORD = struct.Struct(">qqBHI")

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streaming import topics
-from streaming.contracts import SESSIONS_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, frame
+from streaming.contracts import SESSIONS_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, frame, topics
 from streaming.contracts import session_pb2 as spb
 from streaming.simulator.encoding import JsonBlockEncoder, ProtobufBlockEncoder
 from streaming.simulator.events import EVENT_TYPE_NAMES, PER_SECOND_PER_CAR, EventSource
@@ -55,7 +54,7 @@ class KafkaSink:
     def __init__(self, target: Settings | str):
         from confluent_kafka import Producer
 
-        from streaming.security import kafka_config
+        from streaming.clients.security import kafka_config
 
         connection = {"bootstrap.servers": target} if isinstance(target, str) else kafka_config(target)
         self.producer = Producer({**connection, **PRODUCER_CONFIG})

@@ -2,7 +2,7 @@
 
 dbt-spark's `session` method builds its SparkSession from the profile's `server_side_parameters`; the
 profile (`dbt/profiles.yml`) reads them as JSON from F1_DBT_SPARK_CONF, which `dbt_env` computes with
-`streaming.spark.spark_conf`: the same jars, Delta catalog and shared Hive metastore as the streams.
+`streaming.clients.spark.spark_conf`: the same jars, Delta catalog and shared Hive metastore as the streams.
 
 `run_dbt` runs dbt in this process (dbtRunner). dbt calls `SparkSession.builder.getOrCreate()` for every
 statement, so a process that already has a SparkSession (the tests, the benchmark, Dagster's run worker)
@@ -22,9 +22,9 @@ import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from streaming.clients.spark import spark_conf
 from streaming.errors import F1Error
 from streaming.settings import PROJECT_ROOT, Settings
-from streaming.spark import spark_conf
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 SPARK_CONF_VAR = "F1_DBT_SPARK_CONF"
@@ -126,7 +126,7 @@ def cli(s: Settings, args: Sequence[str]) -> int:
         print(shell_exports(s), end="")
         return 0
     if args[0] not in OFFLINE_COMMANDS and s.dbt_target != "remote":
-        from streaming.spark import get_spark
+        from streaming.clients.spark import get_spark
 
         # Start the session here, with a clear error if the metastore is down; dbt then reuses it.
         get_spark(s, APP_NAME)

@@ -89,7 +89,7 @@ def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
     release may tune them, or add a column).
     Uses `spark` if given, else this process' SparkSession (made if there is none).
     """
-    from streaming.spark import get_spark
+    from streaming.clients.spark import get_spark
 
     spark = spark or get_spark(s, "f1-init")
     for path in sorted(SQL_DIR.glob("*.sql")):

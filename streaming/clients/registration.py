@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from streaming.clients.registry import registry_client
 from streaming.contracts import CONTRACTS, Contract
-from streaming.registry import registry_client
 from streaming.settings import Settings
 
 COMPATIBILITY = "BACKWARD"

@@ -29,9 +29,9 @@ class Bootstrap:
 
 def bootstrap(s: Settings, *, tables: bool = True, spark=None) -> Bootstrap:
     """Create the topics, register the contracts and (with `tables`) create the databases and tables."""
-    from streaming.catalog import create_databases
-    from streaming.contracts.registration import register_contracts
-    from streaming.topics import create_topics
+    from streaming.clients.catalog import create_databases
+    from streaming.clients.kafka_admin import create_topics
+    from streaming.clients.registration import register_contracts
 
     # Processes starting together (the stream runs, `f1 init`) would race to create the same Delta table
     # in an empty folder, which Delta refuses (ProtocolChangedException): one at a time on this host.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from streaming.clients.probes import http_ok
+from streaming.clients.security import registry_config, registry_http
 from streaming.errors import ServiceUnavailable
-from streaming.runtime.services import http_ok
-from streaming.security import registry_config, registry_http
 from streaming.settings import Settings
 
 

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streaming.jars import jar_set
-from streaming.runtime.services import CONF_DIR, metastore_jdbc_url
+from streaming.clients.jars import jar_set
+from streaming.clients.probes import metastore_jdbc_url, metastore_probe, tcp_open
 from streaming.settings import Settings
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 _ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
-LOG_CONFIG = CONF_DIR / "spark-log4j2.properties"
+LOG_CONFIG = Path(__file__).parent / "spark-log4j2.properties"
 
 
 def spark_log_file(s: Settings, app_name: str) -> Path:
@@ -173,9 +173,7 @@ def loopback_env(s: Settings) -> dict[str, str]:
 
 def require_metastore(s: Settings) -> None:
     """Fail with how to start it when the metastore is down: Spark would fail deep inside Hive."""
-    from streaming.runtime.services import SERVICES
-
-    if SERVICES["metastore"].probe(s) is not None:
+    if metastore_probe(s) is not None:
         from streaming.errors import ServiceUnavailable
 
         raise ServiceUnavailable("metastore", metastore_jdbc_url(s), "METASTORE_PORT")
@@ -185,8 +183,6 @@ def require_spark_master(s: Settings) -> None:
     """Fail with how to start it when a standalone master does not answer: Spark would retry for minutes."""
     if not s.spark_master.startswith("spark://"):
         return
-    from streaming.runtime.services import tcp_open
-
     masters = s.spark_master.removeprefix("spark://").split(",")
     if not any(tcp_open(host, int(port)) for host, port in (m.rsplit(":", 1) for m in masters)):
         from streaming.errors import ServiceUnavailable
