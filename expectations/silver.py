@@ -19,7 +19,8 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from expectations.suite import KAFKA_COORDINATES, Suite, schema_expectations
-from streaming.contracts.tables import EVENT_TYPES, table_columns
+from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import table_columns
 from streaming.jobs import silver
 from streaming.jobs.validation import RANGES, REASONS
 

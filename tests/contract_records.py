@@ -21,6 +21,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from hypothesis import strategies as st
 
 from streaming.contracts import frame, telemetry_pb2
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs.validation import RANGES
 from streaming.simulator.encoding import message_to_json
 
@@ -28,7 +29,7 @@ from streaming.simulator.encoding import message_to_json
 # failure in CI replays with F1_PROPERTY_SEED=<seed> (and locally from the example database under .f1/).
 PROPERTY_SEED = int(os.environ.get("F1_PROPERTY_SEED") or random.SystemRandom().randrange(2**32))
 
-PAYLOADS = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
+PAYLOADS = EVENT_TYPES
 INT32 = (-(2**31), 2**31 - 1)
 UINT32 = (0, 2**32 - 1)
 INT64 = (-(2**63), 2**63 - 1)

@@ -14,6 +14,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from streaming.clients.dbt import run_dbt
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from tests.helpers import RaceLanding
@@ -84,7 +85,7 @@ def build_gold_race(platform_settings, spark, tmp: Path) -> dict:
     }
 
 
-EVENT_TABLES = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
+EVENT_TABLES = EVENT_TYPES
 # What a copy of a session differs in from the original beside its data: not compared.
 COPY_COLUMNS = {"session_id", "max_validated_at"}
 

@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 
 from expectations import bronze, silver
 from streaming.clients.catalog import SQL_DIR, render_sql
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 RECENT = NOW - dt.timedelta(minutes=1)  # inside the default 15-minute window

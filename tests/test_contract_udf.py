@@ -14,9 +14,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
 from streaming.contracts import TELEMETRY_JSON, frame
+from streaming.contracts.event_types import EVENT_TYPE_NAMES
 from streaming.settings import Settings
 from streaming.simulator.encoding import JsonBlockEncoder, messages
-from streaming.simulator.events import EVENT_TYPE_NAMES, EventSource
+from streaming.simulator.events import EventSource
 from streaming.simulator.race import Race, RaceConfig
 
 FUNCTION = "f1_telemetry_json_violation"

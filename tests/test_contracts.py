@@ -27,9 +27,10 @@ from streaming.contracts import (
     unframe,
 )
 from streaming.contracts.codegen import check
+from streaming.contracts.event_types import EVENT_TYPE_NAMES
 from streaming.contracts.topics import TopicSpec
 from streaming.simulator.encoding import JsonBlockEncoder, ProtobufBlockEncoder, message_to_json, messages
-from streaming.simulator.events import EVENT_TYPE_NAMES, EventSource
+from streaming.simulator.events import EventSource
 from streaming.simulator.race import Race, RaceConfig
 
 

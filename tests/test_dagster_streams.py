@@ -21,7 +21,7 @@ from dagster._core.instance.ref import InstanceRef
 from pyspark.sql import functions as F
 
 from streaming.clients.registration import register_contracts
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import runner
 from streaming.runtime.ephemeral import ephemeral_platform
 from streaming.simulator.faults import FaultRates

@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pyspark.sql import functions as F
 
 from streaming.contracts import frame, telemetry_pb2, topics, unframe
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import bronze, silver
 from streaming.simulator.race import RaceConfig
 from tests.helpers import RaceLanding

@@ -28,8 +28,9 @@ from streaming.contracts import (
     topics,
     unframe,
 )
+from streaming.contracts.event_types import EVENT_TYPE_NAMES
 from streaming.simulator.encoding import JsonBlockEncoder, ProtobufBlockEncoder, messages
-from streaming.simulator.events import EVENT_TYPE_NAMES, EventSource
+from streaming.simulator.events import EventSource
 from streaming.simulator.race import Race, RaceConfig
 from streaming.simulator.runner import session_info
 

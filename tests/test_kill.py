@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from streaming.clients.catalog import create_databases
 from streaming.clients.kafka_admin import create_topics
 from streaming.clients.registration import register_contracts
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import silver
 from streaming.observability.metrics import scrape
 from streaming.runtime.ephemeral import free_port

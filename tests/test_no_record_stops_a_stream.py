@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 
 from streaming.clients.kafka_admin import create_topics
 from streaming.contracts import decode_enriched, frame, telemetry_pb2, topics, unframe
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.contracts.topics import TopicSpec
 from streaming.jobs import bronze, silver
 from streaming.settings import PROJECT_ROOT

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from streaming.clients.probes import tcp_open
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.errors import ConfigError
 from streaming.runtime.ephemeral import ephemeral_platform, free_port
 from streaming.settings import PROJECT_ROOT, Settings
@@ -38,7 +38,7 @@ import json, sys
 from pyspark.sql import functions as F
 from streaming.jobs import bronze, silver
 from streaming.jobs.maintenance import maintain
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.settings import Settings
 from streaming.clients.spark import get_spark
 

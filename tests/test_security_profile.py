@@ -29,6 +29,7 @@ from streaming.clients.security import (
     spark_kafka_options,
 )
 from streaming.contracts import topics
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.errors import ConfigError
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import ephemeral_platform
@@ -41,7 +42,7 @@ SECRETS = {
     "SCHEMA_REGISTRY_PASSWORD": "registry:pw with spaces",
     "F1_TLS_KEYSTORE_PASSWORD": "keystore-pw-0815",
 }
-SILVER_TABLES = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
+SILVER_TABLES = EVENT_TYPES
 
 
 # Settings and client configurations (no services) ------------------------------------------------------

@@ -19,7 +19,7 @@ from streaming.clients.catalog import create_databases
 from streaming.clients.kafka_admin import create_topics
 from streaming.clients.registration import register_contracts
 from streaming.contracts import topics
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.contracts.topics import TopicSpec
 from streaming.jobs import bronze, silver
 from streaming.simulator.faults import FaultRates

@@ -10,8 +10,9 @@ import pytest
 
 from streaming.contracts import telemetry_pb2 as pb
 from streaming.contracts import unframe
+from streaming.contracts.event_types import EVENT_TYPE_NAMES
 from streaming.simulator.encoding import ProtobufBlockEncoder, messages
-from streaming.simulator.events import EVENT_TYPE_NAMES, PER_SECOND_PER_CAR, SYSTEM, EventSource
+from streaming.simulator.events import PER_SECOND_PER_CAR, SYSTEM, EventSource
 from streaming.simulator.race import TICK_HZ, Race, RaceConfig
 
 START_NS = 1_788_000_000_000_000_000

@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from streaming.clients.kafka_admin import create_topics
 from streaming.clients.registration import register_contracts
 from streaming.clients.spark import spark_conf
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import silver
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import free_port, free_port_pair

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from streaming.clients.catalog import create_databases
-from streaming.contracts.tables import EVENT_TYPES, EVENTS_DDL_PATH, render_event_tables_ddl, table_columns
+from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import EVENTS_DDL_PATH, render_event_tables_ddl, table_columns
 from streaming.jobs import silver
 from streaming.jobs.validation import REASONS, SchemaIds, validate
 

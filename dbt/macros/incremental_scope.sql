@@ -16,9 +16,13 @@
   (a join condition would not prune files).
 #}
 
-{# The silver event tables gold reads, as staging models. #}
+{# The silver event tables gold reads, as staging models: one per event type (macros/event_types.sql). #}
 {% macro event_models() -%}
-    {{ return(['stg_position', 'stg_dynamics', 'stg_power_unit', 'stg_tire', 'stg_aerodynamics', 'stg_system']) }}
+    {%- set models = [] -%}
+    {%- for event_type in event_types() -%}
+        {%- do models.append('stg_' ~ event_type) -%}
+    {%- endfor -%}
+    {{ return(models) }}
 {%- endmacro %}
 
 

@@ -12,7 +12,7 @@ import dagster as dg
 
 from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming.contracts import topics
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import bronze, sessions, silver
 from streaming.jobs.progress import tables_written_by
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from streaming.contracts.tables import EVENT_TYPES, table_columns
+from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import table_columns
 from streaming.settings import Settings
 
 NS_PER_S = 1_000_000_000
@@ -103,8 +104,9 @@ class SilverParquet:
                     self.enums.setdefault(event_type, {})[field.name] = names
 
     def add(self, block) -> None:
+        from streaming.contracts.event_types import EVENT_TYPE_NAMES
         from streaming.simulator.encoding import messages
-        from streaming.simulator.events import EVENT_TYPE_NAMES, SYSTEM
+        from streaming.simulator.events import SYSTEM
 
         event_type = EVENT_TYPE_NAMES[block.event_type]
         columns = dict(block.columns)
@@ -210,7 +212,8 @@ def simulate_to_parquet(config, minutes: float, folder: Path):
 
 def append_to_silver(spark, folder: Path, where: str) -> int:
     """Append the Parquet rows matching `where` to the silver tables; returns how many."""
-    from streaming.simulator.events import EVENT_TYPE_NAMES, PER_SECOND_PER_CAR
+    from streaming.contracts.event_types import EVENT_TYPE_NAMES
+    from streaming.simulator.events import PER_SECOND_PER_CAR
 
     rates = {EVENT_TYPE_NAMES[k]: v for k, v in PER_SECOND_PER_CAR.items()}
     appended = 0

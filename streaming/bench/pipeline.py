@@ -44,7 +44,7 @@ def _prepare(s: Settings):
 def _silver_rows(spark, session_id: str) -> int:
     from pyspark.sql import functions as F
 
-    from streaming.contracts.tables import EVENT_TYPES
+    from streaming.contracts.event_types import EVENT_TYPES
     from streaming.jobs import silver
 
     return sum(
@@ -141,7 +141,7 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
     from pyspark.sql import functions as F
 
     from streaming.clients.spark import get_spark
-    from streaming.contracts.tables import EVENT_TYPES
+    from streaming.contracts.event_types import EVENT_TYPES
     from streaming.jobs import bronze, silver
 
     _prepare(s)

@@ -14,10 +14,10 @@ from functools import cache
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.contracts.generated import telemetry_pb2
 from streaming.settings import PROJECT_ROOT
 
-EVENT_TYPES = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
 EVENTS_DDL_PATH = PROJECT_ROOT / "sql" / "020_silver_events.sql"
 
 _PARSE_TYPES = {

@@ -19,13 +19,15 @@ from pyspark.sql import functions as F
 
 from streaming.clients.security import spark_kafka_options
 from streaming.contracts import topics
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import TxnAppId, failures, start_with_trigger
 from streaming.jobs.appends import BatchAppends
 from streaming.settings import Settings
 
 TABLE = "bronze.telemetry"
 QUERY_NAME = "bronze"
-PAYLOADS = ("position", "dynamics", "power_unit", "tire", "aerodynamics", "system")
+# The payload oneof's cases, one JSON text column each.
+PAYLOADS = EVENT_TYPES
 # Wider than the table's columns (car_number INT, sequence BIGINT), so that a value at the contract type's
 # limit (uint32, uint64) is read and rejected as out of range instead of breaking the parse.
 ENVELOPE_SCHEMA = (

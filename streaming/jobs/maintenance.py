@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from streaming.contracts.tables import EVENT_TYPES
+from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import bronze, sessions, silver
 
 # Retention VACUUM keeps: a week, Delta's default, so time travel and slow readers keep working.

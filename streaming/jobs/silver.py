@@ -32,7 +32,8 @@ from pyspark.sql import functions as F
 
 from streaming.clients.security import spark_kafka_options
 from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, topics
-from streaming.contracts.tables import CONTEXT_COLUMNS, EVENT_TYPES, payload_fields, table_columns
+from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import CONTEXT_COLUMNS, payload_fields, table_columns
 from streaming.jobs import SCHEDULER_POOL, TxnAppId, bronze, failures, sessions, start_with_trigger
 from streaming.jobs.appends import BatchAppends
 from streaming.jobs.validation import EVENT_TIME_RANGE_NS, NS_PER_S, SchemaIds, payload_column, validate

@@ -15,7 +15,8 @@ from functools import lru_cache
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from streaming.contracts.tables import EVENT_TYPES, parse_schema, payload_fields
+from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import parse_schema, payload_fields
 
 # Reason codes, in the order the rules are checked: a record is quarantined for the first one it breaks.
 REASONS = (

@@ -18,7 +18,8 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from streaming.contracts import FIRST_MESSAGE_INDEX, MAGIC_BYTE, frame
 from streaming.contracts import telemetry_pb2 as pb
-from streaming.simulator.events import EVENT_TYPE_NAMES, PRODUCER_LATENCY_NS, SYSTEM, EventBlock
+from streaming.contracts.event_types import EVENT_TYPE_NAMES
+from streaming.simulator.events import PRODUCER_LATENCY_NS, SYSTEM, EventBlock
 
 _ENVELOPE = pb.TelemetryEvent.DESCRIPTOR
 _FIXED = {

@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from streaming.contracts import telemetry_pb2 as pb
+from streaming.contracts.event_types import EVENT_TYPE_NAMES
 from streaming.simulator.race import TICK_NS, Race, SystemRecord
 
-POSITION, DYNAMICS, POWER_UNIT, TIRE, AERODYNAMICS, SYSTEM = 1, 2, 3, 4, 5, 6
-EVENT_TYPE_NAMES = {
-    POSITION: "position",
-    DYNAMICS: "dynamics",
-    POWER_UNIT: "power_unit",
-    TIRE: "tire",
-    AERODYNAMICS: "aerodynamics",
-    SYSTEM: "system",
-}
+# The EventType enum's values (telemetry.proto); their names come from the one list of event types.
+POSITION, DYNAMICS, POWER_UNIT, TIRE, AERODYNAMICS, SYSTEM = (
+    pb.EVENT_TYPE_POSITION,
+    pb.EVENT_TYPE_DYNAMICS,
+    pb.EVENT_TYPE_POWER_UNIT,
+    pb.EVENT_TYPE_TIRE,
+    pb.EVENT_TYPE_AERODYNAMICS,
+    pb.EVENT_TYPE_SYSTEM,
+)
 # Emission period in ticks (50 Hz base) of the types that fall on ticks; dynamics: see the docstring.
 EVERY_TICKS = {POWER_UNIT: 1, POSITION: 5, AERODYNAMICS: 5, TIRE: 10}
 TICK_MS = 1000 // 50

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from streaming.contracts import SESSIONS_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, frame, topics
 from streaming.contracts import session_pb2 as spb
+from streaming.contracts.event_types import EVENT_TYPE_NAMES
 from streaming.simulator.encoding import JsonBlockEncoder, ProtobufBlockEncoder
-from streaming.simulator.events import EVENT_TYPE_NAMES, PER_SECOND_PER_CAR, EventSource
+from streaming.simulator.events import PER_SECOND_PER_CAR, EventSource
 from streaming.simulator.faults import FaultInjector, FaultRates, Outgoing
 from streaming.simulator.race import TICK_HZ, TICK_NS, Race, RaceConfig
 from streaming.simulator.recording import Record, RecordingWriter, read_recording
