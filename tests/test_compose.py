@@ -27,7 +27,7 @@ import yaml
 
 from streaming.cli import build_parser
 from streaming.clients.jars import pom_versions
-from streaming.runtime.services import Kafka
+from streaming.runtime.kafka import Kafka
 from streaming.settings import PROJECT_ROOT, SERVICE_NAMES, VARIABLES, Settings
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"

@@ -28,7 +28,8 @@ from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import silver
 from streaming.runtime import manager
 from streaming.runtime.ephemeral import free_port, free_port_pair
-from streaming.runtime.services import SERVICES, spark_master_state
+from streaming.runtime.services import SERVICES
+from streaming.runtime.spark_cluster import spark_master_state
 from streaming.settings import PROJECT_ROOT, Settings
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate

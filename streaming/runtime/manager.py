@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from streaming.errors import F1Error, ServiceUnavailable
 from streaming.runtime.process import ManagedProcess
-from streaming.runtime.services import SERVICES, Service
+from streaming.runtime.service import Service
+from streaming.runtime.services import SERVICES
 from streaming.settings import PROJECT_ROOT, Settings
 
 

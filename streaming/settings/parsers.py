@@ -23,7 +23,7 @@ _MEMORY = re.compile(r"^\d+[kmgtKMGT]?$")
 _STORAGE_SCHEMES = ("file", "s3a", "abfss", "gs", "hdfs")
 # S3's bucket naming rules (3-63 characters; lowercase letters, digits, dots and hyphens).
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-# The local services, in start order; streaming/runtime/services.py defines one of each.
+# The local services, in start order; streaming/runtime/ has a module for each.
 SERVICE_NAMES = (
     "kafka",
     "registry",
