@@ -99,7 +99,7 @@ class Ticks:
 
 @dg.op(config_schema={"times": int})
 def report_progress(context) -> None:
-    # what the silver stream's run does every STREAM_REPORT_SECONDS (f1_assets/streaming/jobs.py)
+    # what the silver stream's run does every STREAM_REPORT_SECONDS (f1_assets/streams/jobs.py)
     for _ in range(context.op_config["times"]):
         context.log_event(dg.AssetMaterialization(SILVER, metadata={"rows_since_last_report": 1000}))
 

@@ -19,8 +19,8 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
 from f1_assets.resources import PlatformSettings
-from f1_assets.streaming.keeper import Heartbeat, RunView, backoff_s, decide, owner_tag
-from f1_assets.streaming.sensors import stream_keeper
+from f1_assets.streams.keeper import Heartbeat, RunView, backoff_s, decide, owner_tag
+from f1_assets.streams.sensors import stream_keeper
 from streaming.jobs.runner import status_path
 from streaming.runtime.ephemeral import ephemeral_env
 from streaming.runtime.process import process_start_time

@@ -5,5 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from f1_assets.alerts.sensor import asset_alerts
+from streaming.settings import Settings
 
-defs = dg.Definitions(sensors=[asset_alerts])
+
+def build(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(sensors=[asset_alerts])

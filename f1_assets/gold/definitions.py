@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from f1_assets.gold.assets import dbt_resource, gold_dbt_models
+from streaming.settings import Settings
 
 # Evaluates the gold models' automation conditions (f1_assets/gold/automation.py) every minute. In the
 # code server, not the asset daemon: the condition has a custom part (a blocking check's latest verdict,
@@ -19,6 +20,8 @@ gold_automation_sensor = dg.AutomationConditionSensorDefinition(
     "blocking check failed on its latest evaluation (see the evaluation tree of each tick for why not).",
 )
 
-defs = dg.Definitions(
-    assets=[gold_dbt_models], sensors=[gold_automation_sensor], resources={"dbt": dbt_resource()}
-)
+
+def build(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[gold_dbt_models], sensors=[gold_automation_sensor], resources={"dbt": dbt_resource()}
+    )

@@ -1,0 +1,1 @@
+"""Maintenance: scheduled Delta compaction and vacuum of every table."""

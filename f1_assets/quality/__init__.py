@@ -1,0 +1,1 @@
+"""Quality: the Great Expectations suites (expectations/) as asset checks, scheduled and after gold."""

@@ -1,7 +1,7 @@
 """Stream keeper sensors (running by default): one per stream, keeping one run of its job alive.
 
 Each tick reads the job's active and recent runs and the stream's heartbeat, and does what
-f1_assets/streaming/keeper.py decides: nothing while a healthy run is active; mark a dead run failed (and
+f1_assets/streams/keeper.py decides: nothing while a healthy run is active; mark a dead run failed (and
 kill its process if it hangs on this host); launch a run, with backoff and a cap on repeated failures.
 To stop a stream: stop its sensor, then terminate its run.
 """
@@ -18,8 +18,8 @@ import dagster as dg
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
 from f1_assets.resources import PlatformSettings
-from f1_assets.streaming.jobs import STREAM_JOBS, STREAM_TAG
-from f1_assets.streaming.keeper import (
+from f1_assets.streams.jobs import STREAM_JOBS, STREAM_TAG
+from f1_assets.streams.keeper import (
     ACTIVE_STATUSES,
     FAILURE_WINDOW_S,
     Heartbeat,

@@ -16,7 +16,7 @@ from dagster_pyspark import LazyPySparkResource
 
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
-from f1_assets.streaming.keeper import owner_tag
+from f1_assets.streams.keeper import owner_tag
 from streaming.clients.spark import register_functions, require_metastore
 from streaming.jobs import runner
 from streaming.jobs.progress import ProgressTracker

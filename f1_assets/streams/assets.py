@@ -1,6 +1,6 @@
 """The Delta tables the streams write, as assets: Kafka topics → bronze → silver tables and quarantine.
 
-They are materialised by the long-running stream runs (f1_assets/streaming/jobs.py), which report a
+They are materialised by the long-running stream runs (f1_assets/streams/jobs.py), which report a
 materialisation of each table as they go; the freshness policies judge those.
 """
 
