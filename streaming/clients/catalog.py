@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from streaming.clients.spark import get_spark
 from streaming.settings import PROJECT_ROOT, Settings
 
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -89,8 +90,6 @@ def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
     release may tune them, or add a column).
     Uses `spark` if given, else this process' SparkSession (made if there is none).
     """
-    from streaming.clients.spark import get_spark
-
     spark = spark or get_spark(s, "f1-init")
     for path in sorted(SQL_DIR.glob("*.sql")):
         for statement in render_sql(s, path.read_text()):

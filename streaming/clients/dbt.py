@@ -22,7 +22,7 @@ import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from streaming.clients.spark import spark_conf
+from streaming.clients.spark import get_spark, spark_conf
 from streaming.errors import F1Error
 from streaming.settings import PROJECT_ROOT, Settings
 
@@ -126,8 +126,6 @@ def cli(s: Settings, args: Sequence[str]) -> int:
         print(shell_exports(s), end="")
         return 0
     if args[0] not in OFFLINE_COMMANDS and s.dbt_target != "remote":
-        from streaming.clients.spark import get_spark
-
         # Start the session here, with a clear error if the metastore is down; dbt then reuses it.
         get_spark(s, APP_NAME)
     result = run_dbt(s, args, check=False)

@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from streaming.errors import ConfigError
+
 
 def local_table_path(settings, table: str) -> Path:
     """Where the catalog keeps `table` ("database.name") under DELTA_STORAGE_PATH, on local disk."""
-    from streaming.errors import ConfigError
-
     if "://" in settings.delta_storage_path:
         raise ConfigError([f"DELTA_STORAGE_PATH={settings.delta_storage_path}: this reads local tables only"])
     return Path(settings.delta_storage_path).joinpath(*table.split("."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from streaming.clients.security import kafka_config
 from streaming.contracts.topics import TopicSpec, platform_topics
 from streaming.errors import ServiceUnavailable
 from streaming.settings import Settings
@@ -9,8 +10,6 @@ from streaming.settings import Settings
 
 def admin_client(s: Settings):
     from confluent_kafka.admin import AdminClient
-
-    from streaming.clients.security import kafka_config
 
     return AdminClient({**kafka_config(s), "log_level": 0})
 

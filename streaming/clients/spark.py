@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from streaming.clients.jars import jar_set
 from streaming.clients.probes import metastore_jdbc_url, metastore_probe, tcp_open
+from streaming.errors import ServiceUnavailable
 from streaming.settings import Settings
 
 if TYPE_CHECKING:
@@ -174,8 +175,6 @@ def loopback_env(s: Settings) -> dict[str, str]:
 def require_metastore(s: Settings) -> None:
     """Fail with how to start it when the metastore is down: Spark would fail deep inside Hive."""
     if metastore_probe(s) is not None:
-        from streaming.errors import ServiceUnavailable
-
         raise ServiceUnavailable("metastore", metastore_jdbc_url(s), "METASTORE_PORT")
 
 
@@ -185,8 +184,6 @@ def require_spark_master(s: Settings) -> None:
         return
     masters = s.spark_master.removeprefix("spark://").split(",")
     if not any(tcp_open(host, int(port)) for host, port in (m.rsplit(":", 1) for m in masters)):
-        from streaming.errors import ServiceUnavailable
-
         raise ServiceUnavailable("spark-master", s.spark_master, "SPARK_MASTER")
 
 

@@ -1,4 +1,4 @@
-"""The telemetry contracts: Protobuf classes, JSON Schemas, registry subjects and the wire format.
+"""The contracts: Protobuf classes, JSON Schemas, registry subjects, wire format, topics, tables, event types.
 
 Records on the raw topics use the Confluent wire format, so any Kafka tool with a schema registry reads
 them: magic byte 0, the 4-byte big-endian schema id, for Protobuf the message-index list (the single

@@ -8,6 +8,13 @@ import uuid
 
 from streaming.clients.jars import jar_set
 from streaming.clients.probes import tcp_open
+from streaming.clients.security import (
+    SASL_MECHANISM,
+    SERVER_KEYSTORE,
+    TRUSTSTORE,
+    kafka_config,
+    scram_jaas_config,
+)
 from streaming.errors import ConfigError, InstallError
 from streaming.runtime.service import CONF_DIR, Service, argument_file, java_command, jmx_agent_option
 from streaming.settings import Settings
@@ -65,8 +72,6 @@ class Kafka(Service):
         controller serves). The secrets are not in the file: Kafka's EnvVarConfigProvider reads them from
         the environment the runtime starts the broker with.
         """
-        from streaming.clients.security import SASL_MECHANISM, SERVER_KEYSTORE, TRUSTSTORE, scram_jaas_config
-
         port, controller, tls = s.kafka_port, s.kafka_controller_port, s.tls_dir
         keystore_password = "${env:F1_TLS_KEYSTORE_PASSWORD}"
         return {
@@ -155,8 +160,6 @@ class Kafka(Service):
         if not tcp_open("127.0.0.1", s.kafka_port):
             return "port closed"
         from confluent_kafka.admin import AdminClient
-
-        from streaming.clients.security import kafka_config
 
         config = {**kafka_config(s), "bootstrap.servers": self.endpoint(s), "log_level": 0}
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from streaming.clients.probes import http_ok
+from streaming.runtime.process import ManagedProcess
 from streaming.runtime.service import Service
 from streaming.settings import Settings
 
@@ -27,8 +28,6 @@ class Simulator(Service):
         return [sys.executable, "-m", "streaming.cli", "simulate", "--loop", "--quiet"]
 
     def probe(self, s: Settings) -> str | None:
-        from streaming.runtime.process import ManagedProcess
-
         alive = ManagedProcess(self.name, s.run_dir, s.logs_dir).child_pid() is not None
         return None if alive else "not running"
 

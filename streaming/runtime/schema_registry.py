@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streaming.clients.probes import http_ok
+from streaming.clients.security import SERVER_KEYSTORE, registry_http
 from streaming.errors import InstallError
 from streaming.runtime.service import Service, java_command, jmx_agent_option
 from streaming.settings import Settings
@@ -41,8 +42,6 @@ class SchemaRegistry(Service):
         to probes and Prometheus: they tell nothing about the schemas. The `${...}` values are expanded
         by Quarkus from the environment, so no secret is on the command line or in the log.
         """
-        from streaming.clients.security import SERVER_KEYSTORE
-
         user = f'"{s.schema_registry_username}"'  # quoted: a user name may contain dots
         return {
             "quarkus.http.ssl-port": str(s.schema_registry_port),
@@ -88,6 +87,4 @@ class SchemaRegistry(Service):
         ]
 
     def probe(self, s: Settings) -> str | None:
-        from streaming.clients.security import registry_http
-
         return http_ok(f"{s.schema_registry_url}/subjects", **registry_http(s))

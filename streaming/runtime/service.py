@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from streaming.clients.jars import jar_set
+from streaming.clients.spark import loopback_env
 from streaming.errors import InstallError
 from streaming.settings import PROJECT_ROOT, Settings
 
@@ -33,10 +34,7 @@ class Service:
         raise NotImplementedError
 
     def env(self, s: Settings) -> dict[str, str]:
-        from streaming.clients.spark import (
-            loopback_env,  # the Spark drivers a service starts stay on loopback
-        )
-
+        # the Spark drivers a service starts stay on loopback
         return {**loopback_env(s), **os.environ, **s.as_env()}
 
     def probe(self, s: Settings) -> str | None:
