@@ -48,7 +48,7 @@ THIRD_PARTY_ENV = {
 # Settings whose compose default differs from the local runtime's on purpose, and why.
 COMPOSE_DEFAULTS = {"SPARK_DRIVER_MEMORY": "1g"}  # on the cluster the executors run the tasks
 
-# Each service of the local runtime (streaming/runtime/services.py) and the compose services doing its job.
+# Each service of the local runtime (streaming/runtime/) and the compose services doing its job.
 LOCAL_TO_COMPOSE = {
     "kafka": ["kafka"],
     "registry": ["registry"],
