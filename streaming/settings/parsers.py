@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+# The checkout's root: relative paths in settings are taken from it (and the rest of the code imports it
+# from streaming.settings).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-]+:(\d{1,5})$|^\[[0-9a-fA-F:]+\]:(\d{1,5})$")
