@@ -24,11 +24,15 @@ CREATE TABLE IF NOT EXISTS bronze.telemetry (
   decode_reason STRING COMMENT 'reason code of decode_error (streaming/jobs/validation.py REASONS): undecodable, schema_violation, event_type_mismatch, out_of_range, batch_failed'
 )
 USING delta
-PARTITIONED BY (session_date, event_type)
+-- Liquid clustering, not partitions: a micro-batch lands one file (partitions by date and event type made
+-- seven), and OPTIMIZE clusters the files by date and event type incrementally for readers.
+CLUSTER BY (session_date, event_type)
 LOCATION '${DELTA_STORAGE_PATH}/bronze/telemetry'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'true',
+  'delta.autoOptimize.optimizeWrite' = 'false',
+  -- stats on what readers filter by (the clustering columns must have them), not on the raw bytes and text
+  'delta.dataSkippingStatsColumns' = 'session_date,event_type,kafka_topic,session_id,event_time,ingested_at',
   -- a checkpoint rebuilds the table's state inside the committing micro-batch: every 50th commit, not 10th
   'delta.checkpointInterval' = '50',
   'delta.enableChangeDataFeed' = 'false'

@@ -32,13 +32,13 @@ CREATE TABLE IF NOT EXISTS silver.position (
   session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
 )
 USING delta
-PARTITIONED BY (session_date, car_number)
+CLUSTER BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/position'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
+  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.dynamics (
@@ -71,13 +71,13 @@ CREATE TABLE IF NOT EXISTS silver.dynamics (
   session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
 )
 USING delta
-PARTITIONED BY (session_date, car_number)
+CLUSTER BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/dynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
+  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.power_unit (
@@ -110,13 +110,13 @@ CREATE TABLE IF NOT EXISTS silver.power_unit (
   session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
 )
 USING delta
-PARTITIONED BY (session_date, car_number)
+CLUSTER BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/power_unit'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
+  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.tire (
@@ -148,13 +148,13 @@ CREATE TABLE IF NOT EXISTS silver.tire (
   session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
 )
 USING delta
-PARTITIONED BY (session_date, car_number)
+CLUSTER BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/tire'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
+  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.aerodynamics (
@@ -184,13 +184,13 @@ CREATE TABLE IF NOT EXISTS silver.aerodynamics (
   session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
 )
 USING delta
-PARTITIONED BY (session_date, car_number)
+CLUSTER BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/aerodynamics'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
+  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
 );
 
 CREATE TABLE IF NOT EXISTS silver.system (
@@ -223,11 +223,11 @@ CREATE TABLE IF NOT EXISTS silver.system (
   session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
 )
 USING delta
-PARTITIONED BY (session_date, car_number)
+CLUSTER BY (session_date, car_number)
 LOCATION '${DELTA_STORAGE_PATH}/silver/system'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_id,event_time,sequence,validated_at'
+  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
 );

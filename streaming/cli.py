@@ -184,6 +184,7 @@ def cmd_stream_status(s: Settings, args) -> int:
     if not statuses:
         print("streams: no status yet (start them with `f1 stream start`, or let Dagster's sensors do it)")
         return 0
+    from streaming.jobs.lake import QUERY_NAME as LAKE
     from streaming.observability.metrics import scrape
     from streaming.runtime.process import is_same_process
 
@@ -204,13 +205,13 @@ def cmd_stream_status(s: Settings, args) -> int:
         if q.get("restarts"):  # failing: restarted since its last progress (in this process or by Dagster)
             restarts, error = q["restarts"], q.get("last_error")
             print(f"          {restarts} restarts since its last progress; last error: {error}")
-        if name != "silver" or not alive:
+        if name != LAKE or not alive:
             continue
         metrics = scrape(runner.metrics_port(s, (name,))) or scrape(s.metrics_exporter_port)
         totals = {
             dict(labels)["outcome"]: value
             for (metric, labels), value in metrics.items()
-            if metric == "f1_records_total" and dict(labels).get("query") == "silver"
+            if metric == "f1_records_total" and dict(labels).get("query") == LAKE
         }
         if totals:
             print("  silver since start: " + ", ".join(f"{v:,.0f} {k}" for k, v in sorted(totals.items())))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from f1_assets.quality.checks import GOLD_CHECKS
 from streaming.clients.delta_read import local_table_path, read_rows
 from streaming.jobs.silver import QUARANTINE_TABLE
-from streaming.settings import PROJECT_ROOT, Settings
+from streaming.settings import PROJECT_ROOT, STREAM_QUERY_NAMES, Settings
 from tests.bad_records import BadRecord
 from tests.dagster_graphql import AUTOMATION_TAG, DagsterGraphQL, Snapshot
 
@@ -33,7 +33,7 @@ FIRST_HOUR_SETTINGS = {
 }
 GOLD_AUTOMATION = "gold_automation"
 LAP_METRICS = ["gold", "lap_metrics"]  # the mart whose builds gold_built follows
-STREAM_JOBS = ("bronze_stream", "silver_stream")
+STREAM_JOBS = ("lake_stream",)
 GOLD_BUILDS_WANTED = 2
 # The test waits for what it wants to see, polling, up to this long after `make up`: room for the streams
 # to start (~5 min), and two gold builds one after the other (a build waits for the one before it to end),
@@ -269,7 +269,7 @@ def streams_up(settings: Settings, env: dict[str, str]) -> list[str]:
         timeout=120,
     )
     problems = []
-    for query in ("bronze", "silver"):
+    for query in STREAM_QUERY_NAMES:
         if not re.search(rf"^\s*{query}\s+running\s", status.stdout, re.MULTILINE):
             problems.append(
                 f"`f1 stream status` does not show {query} running:\n{status.stdout}{status.stderr}"

@@ -8,7 +8,6 @@ fixture in conftest.py, so the race goes through Kafka, bronze, silver and dbt o
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from pyspark.sql import functions as F
@@ -41,7 +40,7 @@ def gold_rows(spark, session_id: str) -> dict[str, dict[tuple, dict]]:
 
 def build_gold_race(platform_settings, spark, tmp: Path) -> dict:
     """A race landed in silver in two parts, gold built after each (incrementally), then fully rebuilt."""
-    s = replace(platform_settings, silver_dedup_horizon_minutes=240)  # the events are two hours old
+    s = platform_settings
     landing = RaceLanding(spark, s, tmp)
     # Four laps: every car stops at the end of lap 2 (RaceConfig's strategy for short races), so lap 2 is
     # an in-lap, lap 3 an out-lap on a new set; duplicates only (silver drops them).

@@ -11,26 +11,24 @@ from streaming.clients.kafka_admin import create_topics
 from streaming.clients.registration import register_contracts
 from streaming.contracts import topics
 from streaming.contracts.topics import TopicSpec
-from streaming.jobs import bronze, silver
+from streaming.jobs import lake
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.recording import read_recording
 from streaming.simulator.runner import KafkaSink, simulate
 
 
-def drain(spark, settings, query, checkpoint, app_id, **options) -> None:
-    """Run bronze or silver available-now from `checkpoint` until it has drained its input."""
-    job = bronze if query == "bronze" else silver
-    job.start(
+def drain(spark, settings, checkpoint, app_id, **options) -> None:
+    """Run the lake query available-now from `checkpoint` until it has drained its topics."""
+    lake.start(
         spark, settings, available_now=True, checkpoint=str(checkpoint), app_id=app_id, **options
     ).awaitTermination()
 
 
 class RaceLanding:
-    """A simulated race landed in silver: its records go to a raw topic of this landing's own, then through
-    bronze and silver (available-now, in the tests' SparkSession).
+    """A simulated race landed in bronze and silver: its records go to a raw topic of this landing's own,
+    then through the lake query (available-now, in the tests' SparkSession).
 
-    Silver starts at the bronze version after the one current when the landing is made, so it reads this
-    landing's records only. Create the topics, contracts and databases first (idempotent).
+    Create the topics, contracts and databases first (idempotent).
     """
 
     def __init__(self, spark, settings, tmp: Path):
@@ -41,7 +39,6 @@ class RaceLanding:
         self.topic = f"g{uuid.uuid4().hex[:6]}.{topics.RAW_PROTOBUF}"
         create_topics(settings, [TopicSpec(self.topic, 3, {})])
         self.run = uuid.uuid4().hex[:6]
-        self.first_version = str(spark.sql(f"DESCRIBE HISTORY {bronze.TABLE} LIMIT 1").first().version + 1)
 
     def simulate(self, config: RaceConfig, **options) -> tuple[dict, list]:
         """Simulate the race as fast as possible into a recording (not Kafka): its truth and records."""
@@ -53,20 +50,11 @@ class RaceLanding:
         return json.loads(truth_path.read_text()), list(records)
 
     def land(self, records) -> None:
-        """Send `records` to this landing's topic, then drain bronze and silver (from their checkpoints)."""
+        """Send `records` to this landing's topic, then drain the lake query (from its checkpoint)."""
         s, tmp = self.settings, self.tmp
         sink = KafkaSink(s.kafka_bootstrap_servers)
         for record in records:  # the recording names the default raw topic; this landing has its own
             topic = self.topic if record.topic == topics.RAW_PROTOBUF else record.topic
             sink.send(topic, record.key, record.value)
         sink.close()
-        drain(self.spark, s, "bronze", tmp / "bronze", f"bronze-{self.run}", subscribe=[self.topic])
-        drain(
-            self.spark,
-            s,
-            "silver",
-            tmp / "silver",
-            f"silver-{self.run}",
-            enriched_topic=None,
-            starting_version=self.first_version,
-        )
+        drain(self.spark, s, tmp / "lake", f"lake-{self.run}", subscribe=[self.topic], enriched_topic=None)

@@ -12,8 +12,9 @@ from streaming.clients.kafka_admin import create_topics
 from streaming.clients.registration import register_contracts
 from streaming.contracts import topics
 from streaming.contracts.topics import TopicSpec
-from streaming.jobs import TxnAppId, bronze
+from streaming.jobs import TxnAppId, bronze, lake
 from streaming.jobs.appends import BatchAppends
+from streaming.jobs.silver import SilverBatch
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from streaming.simulator.runner import KafkaSink, simulate
@@ -55,9 +56,19 @@ def test_bronze_lands_every_record_once_with_decode_errors(platform_settings, sp
     app_id = f"bronze-test-{uuid.uuid4().hex[:6]}"
     checkpoint = str(tmp_path / "checkpoint")
     subscribe = [proto_topic, json_topic]
-    bronze.start(
-        spark, s, available_now=True, checkpoint=checkpoint, app_id=app_id, subscribe=subscribe
-    ).awaitTermination()
+
+    def drain(at: str) -> None:
+        lake.start(
+            spark,
+            s,
+            available_now=True,
+            checkpoint=at,
+            app_id=app_id,
+            subscribe=subscribe,
+            enriched_topic=None,
+        ).awaitTermination()
+
+    drain(checkpoint)
 
     for result, encoding, topic in ((proto, "protobuf", proto_topic), (as_json, "json", json_topic)):
         rows = _topic_rows(spark, topic)
@@ -83,26 +94,15 @@ def test_bronze_lands_every_record_once_with_decode_errors(platform_settings, sp
 
     # Exactly once: running again from the checkpoint adds nothing; so does replaying a batch id.
     before = spark.table(bronze.TABLE).count()
-    bronze.start(
-        spark, s, available_now=True, checkpoint=checkpoint, app_id=app_id, subscribe=subscribe
-    ).awaitTermination()
+    drain(checkpoint)
     assert spark.table(bronze.TABLE).count() == before
     replay = spark.table(bronze.TABLE).limit(5)
     # batch 0 was committed under this query's app id already
-    bronze.land(s, replay, 0, BatchAppends(spark, TxnAppId(spark, app_id, checkpoint)))
+    SilverBatch.append(replay, bronze.TABLE, 0, BatchAppends(spark, TxnAppId(spark, app_id, checkpoint)))
     assert spark.table(bronze.TABLE).count() == before
 
     # A new checkpoint under the same query name is a new writer: its batches 0, 1, ... land (the raw
     # topics once more), not taken for the old checkpoint's
     in_topics = sum(_topic_rows(spark, topic).count() for topic in subscribe)
-    bronze.start(
-        spark, s, available_now=True, checkpoint=f"{checkpoint}-new", app_id=app_id, subscribe=subscribe
-    ).awaitTermination()
+    drain(f"{checkpoint}-new")
     assert spark.table(bronze.TABLE).count() == before + in_topics
-
-
-def test_bronze_table_is_partitioned_by_session_date_and_event_type(platform_settings, spark):
-    create_databases(platform_settings)
-    detail = spark.sql(f"DESCRIBE DETAIL {bronze.TABLE}").first()
-    assert detail.partitionColumns == ["session_date", "event_type"]
-    assert detail.format == "delta"

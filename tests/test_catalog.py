@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from streaming.clients.catalog import apply_declared_properties, create_databases, declared_properties
+from streaming.clients.catalog import (
+    STATS_COLUMNS,
+    apply_declared_properties,
+    create_databases,
+    declared_properties,
+    fitted_to_partitions,
+)
 
 
 def test_a_create_table_statement_declares_its_properties():
@@ -46,3 +52,32 @@ def test_init_sets_only_the_properties_that_differ(platform_settings, spark):
         assert properties["delta.checkpointInterval"] == "50"
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {old}")
+
+
+def test_a_table_an_earlier_release_partitioned_keeps_its_layout_and_gets_its_stats(spark):
+    """The silver tables were partitioned by (session_date, car_number) before they were clustered: their
+    declared stats columns now name those columns, which Delta refuses on a partition column."""
+    old = f"default.partitioned_{uuid.uuid4().hex[:8]}"
+    spark.sql(
+        f"CREATE TABLE {old} (session_date DATE, car_number INT, session_id STRING) USING delta "
+        "PARTITIONED BY (session_date, car_number)"
+    )
+    try:
+        stats = "session_date,car_number,session_id"
+        assert apply_declared_properties(spark, old, {STATS_COLUMNS: stats}) == {STATS_COLUMNS: "session_id"}
+        assert apply_declared_properties(spark, old, {STATS_COLUMNS: stats}) == {}
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {old}")
+    assert fitted_to_partitions({STATS_COLUMNS: stats}, []) == {STATS_COLUMNS: stats}
+
+
+def test_the_stream_tables_are_clustered_for_their_readers(platform_settings, spark):
+    """One file per table and batch, clustered by what readers filter on (no partitions)."""
+    create_databases(platform_settings, spark)
+    for table, clustering in (
+        ("bronze.telemetry", ["session_date", "event_type"]),
+        ("silver.position", ["session_date", "car_number"]),
+        ("silver.tire", ["session_date", "car_number"]),
+    ):
+        detail = spark.sql(f"DESCRIBE DETAIL {table}").first()
+        assert detail.partitionColumns == [] and detail.clusteringColumns == clustering, table

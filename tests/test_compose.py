@@ -540,10 +540,10 @@ def test_prometheus_scrapes_the_local_runtimes_jobs_by_compose_hostnames():
                     assert host in services(), f"{job['job_name']}: {host} is not a compose service"
         for group in job.get("dns_sd_configs", []):
             assert set(group["names"]) <= set(services())
-    # The streams' exporter: METRICS_EXPORTER_PORT, and the next port for silver alone, where the runs are.
+    # The lake query's exporter, METRICS_EXPORTER_PORT, wherever it runs: Dagster's run or `f1 stream run`.
     streaming = {(n, g["port"]) for g in jobs["f1-streaming"]["dns_sd_configs"] for n in g["names"]}
     port = DEFAULTS.metrics_exporter_port
-    assert streaming == {("dagster-daemon", port), ("dagster-daemon", port + 1), ("streams", port)}
+    assert streaming == {("dagster-daemon", port), ("streams", port)}
     assert jobs["schema-registry"]["static_configs"][0]["targets"] == ["registry:8080"]
     assert jobs["pushgateway"]["static_configs"][0]["targets"] == [f"pushgateway:{DEFAULTS.pushgateway_port}"]
     assert jobs["node"]["static_configs"][0]["targets"] == [f"node-exporter:{DEFAULTS.node_exporter_port}"]

@@ -1,7 +1,7 @@
 """Dagster keeps the streams alive, end to end: a real `dagster dev` (webserver, daemon), sensors on.
 
-The keeper sensors launch the bronze and silver runs on a platform of their own; a simulated race streams;
-the silver run's process is killed with SIGKILL; the sensor marks the dead run failed and launches a new one,
+The keeper sensor launches the lake run on a platform of their own; a simulated race streams;
+the lake run's process is killed with SIGKILL; the sensor marks the dead run failed and launches a new one,
 which resumes from the checkpoint; every event the simulator sent is in silver exactly once. The runs report
 their tables as materialisations. Stopping the sensor and terminating the run stops the stream cleanly.
 """
@@ -115,10 +115,9 @@ def test_sensor_heals_a_killed_stream_run_without_losing_or_duplicating(spark, t
     with ephemeral_platform(
         tmp_path / "state", ["kafka", "registry", "metastore", "dagster"], **overrides
     ) as s:
-        # the keeper sensors are on by default: both streams start by themselves
-        bronze_first = wait_for(lambda: running_status(s, "bronze"), 420, "the bronze run")
-        silver_first = wait_for(lambda: running_status(s, "silver"), 420, "the silver run")
-        assert bronze_first["owner"].startswith("dagster:") and silver_first["owner"].startswith("dagster:")
+        # the keeper sensor is on by default: the stream starts by itself
+        first = wait_for(lambda: running_status(s, "lake"), 420, "the lake run")
+        assert first["owner"].startswith("dagster:")
 
         config = RaceConfig(cars=2, laps=2, seed=1207, start_time_ns=time.time_ns() - 3600 * 10**9)
         race = threading.Thread(
@@ -129,26 +128,26 @@ def test_sensor_heals_a_killed_stream_run_without_losing_or_duplicating(spark, t
         race.start()
         try:
             wait_for(lambda: silver_event_ids(spark, s, config.session_id), 300, "the race in silver", 3)
-            killed = runner.read_query_status(s, "silver")
+            killed = runner.read_query_status(s, "lake")
             os.kill(killed["pid"], signal.SIGKILL)
             killed_at = time.monotonic()
             restarted = wait_for(
                 lambda: (
-                    (q := runner.read_query_status(s, "silver"))
+                    (q := runner.read_query_status(s, "lake"))
                     and q["owner"] != killed["owner"]
                     and q["state"] == "running"
                     and q
                 ),
                 300,
-                "a new silver run",
+                "a new lake run",
                 0.5,
             )
             restarted_s = time.monotonic() - killed_at
             back = wait_for(
-                lambda: running_status(s, "silver", not_owner=killed["owner"]), 300, "its first batch", 0.5
+                lambda: running_status(s, "lake", not_owner=killed["owner"]), 300, "its first batch", 0.5
             )
             print(
-                f"killed silver stream: query running again {restarted_s:.1f} s after the kill, first batch "
+                f"killed lake stream: query running again {restarted_s:.1f} s after the kill, first batch "
                 f"committed after {time.monotonic() - killed_at:.1f} s (new {restarted['owner']})"
             )
         finally:
@@ -171,7 +170,7 @@ def test_sensor_heals_a_killed_stream_run_without_losing_or_duplicating(spark, t
         instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(s.dagster_home)))
         killed_run = instance.get_run_by_id(killed["owner"].removeprefix("dagster:"))
         assert killed_run.status == dg.DagsterRunStatus.FAILURE
-        assert killed_run.tags["f1/stream"] == "silver"
+        assert killed_run.tags["f1/stream"] == "lake"
         materialization = instance.get_latest_materialization_event(dg.AssetKey(["silver", "position"]))
         assert materialization is not None
         metadata = materialization.asset_materialization.metadata
@@ -179,12 +178,12 @@ def test_sensor_heals_a_killed_stream_run_without_losing_or_duplicating(spark, t
 
         # stopping the sensor and terminating the run stops the stream cleanly, for good
         new_run_id = back["owner"].removeprefix("dagster:")
-        stop_sensor(s, "silver_stream_keeper")
+        stop_sensor(s, "lake_stream_keeper")
         terminate_run(s, new_run_id)
         wait_for(
-            lambda: runner.read_query_status(s, "silver")["state"] == "stopped",
+            lambda: runner.read_query_status(s, "lake")["state"] == "stopped",
             120,
-            "the silver stream to stop",
+            "the lake stream to stop",
         )
         wait_for(
             lambda: instance.get_run_by_id(new_run_id).status == dg.DagsterRunStatus.CANCELED,
@@ -194,7 +193,7 @@ def test_sensor_heals_a_killed_stream_run_without_losing_or_duplicating(spark, t
         time.sleep(20)  # more than a sensor tick
         active = instance.get_runs(
             filters=dg.RunsFilter(
-                job_name="silver_stream",
+                job_name="lake_stream",
                 statuses=[
                     dg.DagsterRunStatus.QUEUED,
                     dg.DagsterRunStatus.STARTING,

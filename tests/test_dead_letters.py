@@ -4,7 +4,7 @@ and a batch set aside after it kept failing in Spark.
 - Every record bronze finds broken is copied to `f1.telemetry.dlq` with headers that trace it back: the
   reason and its detail, and the raw record's topic, partition, offset and timestamp. Read back from the
   raw topic at those coordinates, each is the very record, byte for byte.
-- A silver batch that fails inside its Spark job (STREAM_FAULT_FAIL_BATCH_EVENT_ID_PREFIX: a JVM-side
+- A lake batch that fails inside its Spark job (STREAM_FAULT_FAIL_BATCH_EVENT_ID_PREFIX: a JVM-side
   `raise_error` on a marked record) is tried STREAM_BATCH_TRIES times, then each of its records lands in
   the quarantine as `batch_failed`, with the error; the next batch goes to silver as usual.
 """
@@ -111,7 +111,7 @@ def test_a_batch_failing_in_spark_is_quarantined_as_batch_failed_and_the_stream_
 
     landing.land([*sessions, *poisoned])
     tries = [line for line in capfd.readouterr().out.splitlines() if "of a batch failed" in line]
-    assert [t.split(": try ")[1][:6] for t in tries if t.startswith("silver")] == ["1 of 2", "2 of 2"], tries
+    assert [t.split(": try ")[1][:6] for t in tries if t.startswith("lake")] == ["1 of 2", "2 of 2"], tries
     assert all("injected fault" in t for t in tries), tries
 
     quarantine = spark.table(silver.QUARANTINE_TABLE).where(F.col("kafka_topic") == landing.topic)

@@ -44,7 +44,7 @@ def test_tables_are_delta_assets_with_lineage_and_freshness():
 
 
 def test_stream_jobs_sensors_and_schedule_are_defined():
-    for query in ("bronze", "silver"):
+    for query in ("lake",):
         job = defs.resolve_job_def(f"{query}_stream")
         assert job.tags["f1/stream"] == query
         sensor = defs.resolve_sensor_def(f"{query}_stream_keeper")
@@ -65,7 +65,7 @@ def test_a_schedule_tick_is_skipped_while_the_jobs_last_run_is_unfinished(job_na
     with dg.instance_for_test() as instance:
         (request,) = schedule.evaluate_tick(dg.build_schedule_context(instance=instance)).run_requests
         assert request.job_name in (None, job_name)
-        other = dg.DagsterRun(job_name="bronze_stream", run_id="other", status=dg.DagsterRunStatus.STARTED)
+        other = dg.DagsterRun(job_name="lake_stream", run_id="other", status=dg.DagsterRunStatus.STARTED)
         instance.add_run(other)
         assert schedule.evaluate_tick(dg.build_schedule_context(instance=instance)).run_requests
         instance.add_run(dg.DagsterRun(job_name=job_name, run_id="busy", status=dg.DagsterRunStatus.STARTED))
@@ -87,7 +87,7 @@ def test_production_refuses_a_local_spark_master_and_silent_alerts():
             "ALERT_WEBHOOK_URL": "http://hooks:80/f1",
         }
     )
-    assert build_definitions(ok).resolve_job_def("silver_stream") is not None
+    assert build_definitions(ok).resolve_job_def("lake_stream") is not None
 
 
 def test_dagster_definitions_validate():

@@ -1,9 +1,9 @@
 """Exactly once under SIGKILL: the streams' driver is killed mid-batch, again and again, while a race streams.
 
-`f1 stream run` (bronze and silver in one Spark application) runs as a real process; the test kills its
-whole process group (the Python driver and Spark's JVM) with SIGKILL at random points, and right after a
-micro-batch has started but before it committed, then restarts it. At the end every event the simulator
-sent is in silver exactly once.
+`f1 stream run` (the lake query: bronze and silver from one micro-batch) runs as a real process; the test
+kills its whole process group (the Python driver and Spark's JVM) with SIGKILL at random points, and right
+after a micro-batch has started but before it committed, then restarts it. At the end every event the
+simulator sent is in silver exactly once.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _wait_for(condition, timeout_s: float, interval_s: float = 0.05) -> bool:
 
 
 def _check_live_metrics(port: str) -> None:
-    """After real batches, every metric of both queries is exported with a sane value."""
+    """After real batches, every metric of the lake query is exported with a sane value."""
 
     def value(name: str, query: str, **labels: str) -> float:
         key = (name, tuple(sorted({"query": query, **labels}.items())))
@@ -97,12 +97,12 @@ def _check_live_metrics(port: str) -> None:
     def landed() -> bool:
         # silver's outcome is recorded inside its batch, the progress event just after it
         scraped.update(scrape(int(port)))
-        batches = [scraped.get(("f1_batches_total", (("query", q),)), 0) for q in ("bronze", "silver")]
-        return value_or_zero(scraped, "silver") > 0 and min(batches) >= 1
+        batches = scraped.get(("f1_batches_total", (("query", "lake"),)), 0)
+        return value_or_zero(scraped, "lake") > 0 and batches >= 1
 
     ready = _wait_for(landed, 240, 1.0)
     assert ready, "silver landed nothing while the streams ran"
-    for query in ("bronze", "silver"):
+    for query in ("lake",):
         assert value("f1_stream_up", query) == 1
         assert value("f1_stream_starts_total", query) == 1
         assert value("f1_batches_total", query) >= 1
@@ -114,12 +114,12 @@ def _check_live_metrics(port: str) -> None:
         assert value("f1_processed_rows_per_second", query) >= 0
         assert value("f1_kafka_offset_lag_records", query) >= 0
         assert value("f1_last_batch_id", query) >= 0
-    assert 0 <= value("f1_validation_failure_rate", "silver") <= 1
-    assert value("f1_records_total", "silver", outcome="quarantined") >= 0
+    assert 0 <= value("f1_validation_failure_rate", "lake") <= 1
+    assert value("f1_records_total", "lake", outcome="quarantined") >= 0
     for quantile in ("0.5", "0.99", "1"):
-        assert value("f1_streaming_lag_seconds", "silver", quantile=quantile) > 0
-    assert value("f1_streaming_lag_seconds", "silver", quantile="0.5") <= value(
-        "f1_streaming_lag_seconds", "silver", quantile="1"
+        assert value("f1_streaming_lag_seconds", "lake", quantile=quantile) > 0
+    assert value("f1_streaming_lag_seconds", "lake", quantile="0.5") <= value(
+        "f1_streaming_lag_seconds", "lake", quantile="1"
     )
 
 
@@ -148,13 +148,13 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(platform_settings, spark
     try:
         for attempt in range(KILLS):
             process = _start(env, log)
-            assert _wait_for(lambda: (tmp_path / "checkpoints" / "silver" / "commits").is_dir(), 240), (
+            assert _wait_for(lambda: (tmp_path / "checkpoints" / "lake" / "commits").is_dir(), 240), (
                 log.read_text()[-3000:]
             )
             if attempt == 0:
                 _check_live_metrics(env["METRICS_EXPORTER_PORT"])
-            # odd attempts: between a batch's planning and its commit, bronze then silver
-            query = ("bronze", "silver")[attempt // 2 % 2] if attempt % 2 else None
+            # odd attempts: between a batch's planning and its commit
+            query = "lake" if attempt % 2 else None
             if query:  # kill between a batch's planning and its commit
                 _wait_for(lambda q=query: _uncommitted_batch(tmp_path / "checkpoints" / q), 30)
             else:  # kill at a random moment

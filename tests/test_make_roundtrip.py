@@ -75,12 +75,12 @@ def _raw_events_flowing(settings: Settings) -> bool:
 
 
 def _silver_valid(settings: Settings) -> float:
-    """Valid records silver landed, from the exporter of the silver run that Dagster's sensor launched."""
+    """Valid records silver landed, from the exporter of the lake run that Dagster's sensor launched."""
     from streaming.jobs.runner import metrics_port
     from streaming.observability.metrics import scrape
 
-    key = ("f1_records_total", (("outcome", "valid"), ("query", "silver")))
-    return scrape(metrics_port(settings, ("silver",))).get(key, 0.0)
+    key = ("f1_records_total", (("outcome", "valid"), ("query", "lake")))
+    return scrape(metrics_port(settings, ("lake",))).get(key, 0.0)
 
 
 def _dashboards_with_data(settings: Settings, timeout_s: float):

@@ -185,11 +185,9 @@ def test_every_layer_has_its_delta_log_in_the_bucket(landed):
 @pytest.mark.e2e
 def test_checkpoints_are_in_the_bucket(landed):
     keys = landed["keys"]
-    for query in ("bronze", "silver"):
-        assert any(k.startswith(f"checkpoints/{query}") and "/commits/" in k for k in keys), query
-    # silver's deduplication state (RocksDB) and lateness watermarks live beside its checkpoint
-    assert any(k.startswith("checkpoints/silver") and "/state/" in k for k in keys)
-    assert any(k.startswith("checkpoints/silver") and "/session_watermarks/" in k for k in keys)
+    assert any(k.startswith("checkpoints/lake") and "/commits/" in k for k in keys)
+    # silver's lateness watermarks live beside the lake query's checkpoint
+    assert any(k.startswith("checkpoints/lake") and "/session_watermarks/" in k for k in keys)
 
 
 @pytest.mark.e2e

@@ -266,11 +266,11 @@ def test_a_session_streams_through_kafka_and_spark_over_sasl_ssl(secure, tmp_pat
     expected = truth["event_counts"]
     assert sum(expected.values()) > 10_000
 
-    # bronze then silver, available-now, in a Spark driver of its own: the `f1` CLI with the profile's env
+    # the lake query, available-now, in a Spark driver of its own: the `f1` CLI with the profile's env
     outputs = [simulated.stdout + simulated.stderr]
     env = {**os.environ, **secure.as_env()}
     stream = subprocess.Popen(
-        ["uv", "run", "--frozen", "f1", "stream", "run", "bronze", "silver", "--available-now"],
+        ["uv", "run", "--frozen", "f1", "stream", "run", "lake", "--available-now"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -25,7 +25,7 @@ def test_defaults_parse_and_derive_ports():
         "dagster",
         "simulator",
     )  # Dagster's sensors run the streams; the `streams` service is for running without Dagster
-    assert s.stream_queries == ("bronze", "silver")
+    assert s.stream_queries == ("lake",)
     assert s.dagster_url == "http://127.0.0.1:3000"
     assert s.alert_webhook_url == "" and s.maintenance_cron == "0 3 * * *"
     assert s.pushgateway_port == 9091 and Settings.from_env({"PUSHGATEWAY_URL": ""}).pushgateway_port == 9091
@@ -36,9 +36,8 @@ def test_defaults_parse_and_derive_ports():
     ("variable", "bad", "accepts"),
     [
         ("KAFKA_BOOTSTRAP_SERVERS", "localhost", "host:port"),
-        ("STREAM_QUERIES", "bronze,gold", "bronze, silver"),
+        ("STREAM_QUERIES", "bronze,gold", "lake"),
         ("STREAM_TRIGGER_SECONDS", "0", "greater than 0"),
-        ("SILVER_MAX_BYTES_PER_TRIGGER", "lots", "64m"),
         ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:99999", "host:port"),
         ("KAFKA_CONTROLLER_PORT", "0", "TCP port"),
         ("KAFKA_METRICS_PORT", "70000", "TCP port"),

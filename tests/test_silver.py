@@ -1,8 +1,8 @@
 """Silver on a real broker, registry, Spark and Delta: every record is accounted for, once.
 
-A simulated race with every kind of fault goes through bronze and silver. Each record that came in ends up
-in exactly one place: a silver table, the quarantine (with the reason the fault calls for), or dropped as a
-duplicate of a record that is already in one of those.
+A simulated race with every kind of fault goes through the lake query (bronze and silver in one batch).
+Each record that came in ends up in exactly one place: a silver table, the quarantine (with the reason the
+fault calls for), or dropped as a duplicate of a record that is already in one of those.
 """
 
 from __future__ import annotations
@@ -61,10 +61,8 @@ def race(platform_settings, spark, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("silver")
     s = replace(
         platform_settings,
-        stream_max_offsets_per_trigger=6000,  # many small batches, so that lateness can show
-        silver_max_files_per_trigger=8,
+        stream_max_offsets_per_trigger=6000,  # many small batches: lateness, repeats across batches
         silver_allowed_lateness_seconds=20,
-        silver_dedup_horizon_minutes=180,  # the events are an hour old: the state store dedups them
     )
     create_topics(s)
     ids = register_contracts(s)
@@ -103,19 +101,15 @@ def race(platform_settings, spark, tmp_path_factory):
         topic=json_topic,
     )
     run = uuid.uuid4().hex[:6]
-    # silver reads bronze from the first version this test lands (other tests' rows are there too)
-    first_version = str(spark.sql(f"DESCRIBE HISTORY {bronze.TABLE} LIMIT 1").first().version + 1)
-    drain(spark, s, "bronze", tmp / "bronze", f"bronze-{run}", subscribe=[proto_topic, json_topic])
     outcomes = []
     drain(
         spark,
         s,
-        "silver",
-        tmp / "silver",
-        f"silver-{run}",
+        tmp / "lake",
+        f"lake-{run}",
+        subscribe=[proto_topic, json_topic],
         enriched_topic=enriched_topic,
         on_outcome=outcomes.append,
-        starting_version=first_version,
     )
     for outcome in outcomes:
         steps = ", ".join(f"{k} {v:.1f}s" for k, v in outcome.step_seconds.items())
@@ -126,7 +120,6 @@ def race(platform_settings, spark, tmp_path_factory):
         "run": run,
         "topics": [proto_topic, json_topic],
         "enriched_topic": enriched_topic,
-        "first_version": first_version,
         "proto": proto,
         "json": as_json,
         "truth": {
@@ -153,8 +146,10 @@ def test_every_record_is_in_silver_quarantine_or_a_duplicate(spark, race):
     # the micro-batches say the same
     outcomes = race["outcomes"]
     assert len(outcomes) > 3
+    assert sum(o.input_rows for o in outcomes) == came_in.count()
     assert sum(o.valid_total for o in outcomes) == silver_count
     assert sum(o.quarantined_total for o in outcomes) == quarantine_count
+    assert sum(o.replayed_duplicates for o in outcomes) == duplicates
 
 
 def test_faults_are_quarantined_with_their_reasons(spark, race):
@@ -241,37 +236,37 @@ def test_accepted_events_are_re_streamed_enriched(platform_settings, spark, race
 
 
 def test_rerun_and_replay_add_nothing_to_silver(platform_settings, spark, race):
-    names, tmp, run = race["topics"], race["tmp"], race["run"]
+    names, tmp, run, s = race["topics"], race["tmp"], race["run"], race["settings"]
     before = silver_events(spark, names).count()
+    quarantined_before = spark.table(silver.QUARANTINE_TABLE).where(F.col("kafka_topic").isin(names)).count()
     # 1. the same query again from its checkpoint: nothing new
-    drain(spark, race["settings"], "silver", tmp / "silver", f"silver-{run}", enriched_topic=None)
+    drain(spark, s, tmp / "lake", f"lake-{run}", subscribe=names, enriched_topic=None)
     assert silver_events(spark, names).count() == before
-    # 2. the whole session again through Kafka and bronze: the state store drops every repeat
+    # 2. the whole session again through Kafka: bronze keeps every record, silver finds each event in
+    # its own tables and adds nothing
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": platform_settings.kafka_bootstrap_servers})
     resent = (
         spark.table(bronze.TABLE).where(F.col("kafka_topic") == names[0]).select("kafka_key", "raw_value")
     )
+    bronze_before = resent.count()
     for row in resent.toLocalIterator():
         producer.produce(names[0], key=row.kafka_key, value=bytes(row.raw_value))
         producer.poll(0)
     producer.flush(30)
-    drain(spark, race["settings"], "bronze", tmp / "bronze", f"bronze-{run}", subscribe=names)
-    drain(spark, race["settings"], "silver", tmp / "silver", f"silver-{run}", enriched_topic=None)
+    drain(spark, s, tmp / "lake", f"lake-{run}", subscribe=names, enriched_topic=None)
     assert silver_events(spark, names).count() == before
-    # 3. silver starts over with a new checkpoint (its state store lost) and reads all of bronze again:
-    # every event is found in silver itself, and nothing is added
-    drain(
-        spark,
-        race["settings"],
-        "silver",
-        tmp / "silver-new-checkpoint",
-        f"silver-{run}-new-checkpoint",
-        enriched_topic=None,
-        starting_version=race["first_version"],
-    )
+    assert spark.table(bronze.TABLE).where(F.col("kafka_topic") == names[0]).count() == 2 * bronze_before
+    # 3. a new checkpoint reads the topics from the start again: every event is found in silver itself
+    drain(spark, s, tmp / "lake-new-checkpoint", f"lake-{run}-new", subscribe=names, enriched_topic=None)
     assert silver_events(spark, names).count() == before
+    # the quarantine holds each rejected event once too (records without an event id are never repeats)
+    quarantine = spark.table(silver.QUARANTINE_TABLE).where(F.col("kafka_topic").isin(names))
+    with_ids = quarantine.where("event_id IS NOT NULL")
+    assert with_ids.count() == with_ids.select("event_id").distinct().count()
+    assert quarantine.where("event_id IS NULL").count() >= 1
+    assert quarantine.count() >= quarantined_before
 
 
 def test_maintenance_compacts_small_files_and_keeps_every_row(spark, race):

@@ -43,11 +43,11 @@ def evaluate(instance, env):
     context = dg.build_sensor_context(
         instance=instance, resources={"platform": PlatformSettings(environ=env)}
     )
-    return stream_keeper("silver")(context)
+    return stream_keeper("lake")(context)
 
 
 def add_run(instance, status: dg.DagsterRunStatus) -> DagsterRun:
-    run = DagsterRun(job_name="silver_stream", run_id=make_new_run_id(), status=dg.DagsterRunStatus.STARTED)
+    run = DagsterRun(job_name="lake_stream", run_id=make_new_run_id(), status=dg.DagsterRunStatus.STARTED)
     instance.add_run(run)
     if status == dg.DagsterRunStatus.FAILURE:
         instance.report_run_failed(run, "crashed")
@@ -57,12 +57,12 @@ def add_run(instance, status: dg.DagsterRunStatus) -> DagsterRun:
 def write_heartbeat(env, run_id: str, pid: int, start_time: str | None, age_s: float = 0.0) -> None:
     import socket
 
-    path = status_path(Settings.from_env(env), "silver")
+    path = status_path(Settings.from_env(env), "lake")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(
             {
-                "query": "silver",
+                "query": "lake",
                 "state": "running",
                 "owner": owner_tag(run_id),
                 "host": socket.gethostname(),
@@ -85,7 +85,7 @@ def dead_process() -> tuple[int, str]:
 def test_launches_when_nothing_runs(instance, env):
     result = evaluate(instance, env)
     assert isinstance(result, dg.RunRequest)
-    assert result.tags["f1/stream"] == "silver"
+    assert result.tags["f1/stream"] == "lake"
 
 
 def test_does_nothing_while_a_healthy_run_is_active(instance, env):
@@ -135,7 +135,7 @@ def test_a_sensor_stopped_while_its_tick_ran_launches_nothing(instance, env):
     origin = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("f1"), "__repository__")
     instance.add_instigator_state(
         InstigatorState(
-            origin.get_instigator_origin("silver_stream_keeper"),
+            origin.get_instigator_origin("lake_stream_keeper"),
             InstigatorType.SENSOR,
             InstigatorStatus.STOPPED,
         )

@@ -271,26 +271,38 @@ def test_every_event_type_checks_its_rules_in_reasons_order(spark):
         assert {"missing_field", "out_of_range", "late"} <= set(codes)
 
 
-def test_rows_silver_may_hold_already_are_looked_up(spark):
-    """Copies the state store cannot vouch for: past its horizon, ingested before silver's newest row at the
-    start, or with an event time silver may have accepted before the start (a copy sharing a micro-batch
-    with the original, whichever of the two the deduplication keeps)."""
+def test_repeats_are_looked_up_in_runs_of_event_time_seconds():
+    """A batch's seconds of event time become few intervals: adjacent seconds join, and beyond the limit
+    the closest intervals merge (a few more files read, never an event missed)."""
+    assert silver.lookup_intervals([]) == []
+    assert silver.lookup_intervals([5, 3, 4, 4, 9]) == [(3, 5), (9, 9)]
+    merged = silver.lookup_intervals([0, 10, 11, 30, 100], most=2)
+    assert merged == [(0, 30), (100, 100)]
+    buckets = list(range(0, 1000, 7))
+    intervals = silver.lookup_intervals(buckets)
+    assert len(intervals) == silver.MAX_LOOKUP_INTERVALS
+    assert all(any(first <= b <= last for first, last in intervals) for b in buckets)
+
+
+def test_the_lookup_finds_exactly_the_rows_of_its_sessions_and_seconds(spark):
     s_ = 10**9
-    start = dt.datetime(2026, 8, 29, 12, tzinfo=dt.UTC)
-    start_ns = int(start.timestamp()) * s_
-    high_water_us = start_ns // 1000
-    rows = [  # (name, ingested, event time)
-        ("live", start + dt.timedelta(seconds=90), start_ns + 89 * s_),
-        ("replayed batch", start - dt.timedelta(seconds=5), start_ns - 6 * s_),
-        ("replayed copy", start + dt.timedelta(seconds=30), start_ns - 600 * s_),
-        ("within the tolerance", start + dt.timedelta(seconds=30), start_ns + 59 * s_),
-        ("past the horizon", start + dt.timedelta(hours=2), start_ns + 60 * s_),
+    base = 1_788_000_000
+    rows = [  # (name, session, event time in s)
+        ("same second", "a", base + 0.5),
+        ("next interval", "a", base + 10.999),
+        ("between intervals", "a", base + 5),
+        ("other session", "b", base + 0.5),
+        ("after", "a", base + 12),
     ]
-    frame = spark.createDataFrame(rows, "name STRING, ingested_at TIMESTAMP, event_time_unix_ns BIGINT")
-
-    def looked_up(high_water: int | None) -> set[str]:
-        needs = silver.needs_silver_lookup(1800 * s_, high_water, 60 * s_)
-        return {r.name for r in frame.where(needs).collect()}
-
-    assert looked_up(high_water_us) == {r[0] for r in rows} - {"live"}
-    assert looked_up(None) == {"past the horizon"}  # silver is empty: only the horizon applies
+    frame = spark.createDataFrame(
+        [(n, sid, dt.datetime.fromtimestamp(sec, dt.UTC)) for n, sid, sec in rows],
+        "name STRING, session_id STRING, event_time TIMESTAMP",
+    )
+    where = silver.lookup_filter({"a": [(base, base), (base + 10, base + 10)]})
+    assert {r.name for r in frame.where(where).collect()} == {"same second", "next interval"}
+    # a row's bucket is the second of its event time; none for an event time silver never accepts
+    buckets = spark.createDataFrame(
+        [("e", base * s_ + s_ // 4), ("e", -(2**63)), ("", base * s_)],
+        "event_id STRING, event_time_unix_ns BIGINT",
+    ).select(silver.lookup_bucket().alias("bucket"))
+    assert [r.bucket for r in buckets.collect()] == [base, None, None]

@@ -13,7 +13,7 @@ import dagster as dg
 from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming.contracts import topics
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.jobs import bronze, sessions, silver
+from streaming.jobs import bronze, lake, sessions, silver
 from streaming.jobs.progress import tables_written_by
 
 # While a session is live the streams report every STREAM_REPORT_SECONDS (30 s by default).
@@ -50,13 +50,15 @@ def _spec(key: dg.AssetKey, query: str, deps: list[dg.AssetKey], description: st
 
 def stream_table_specs() -> list[dg.AssetSpec]:
     raw_topics = [topic_asset_key(topics.RAW_PROTOBUF), topic_asset_key(topics.RAW_JSON)]
-    specs = [_spec(BRONZE, "bronze", raw_topics, _DESCRIPTIONS[BRONZE])]
-    specs.append(_spec(SESSIONS, "silver", [topic_asset_key(topics.SESSIONS)], _DESCRIPTIONS[SESSIONS]))
-    specs.append(_spec(QUARANTINE, "silver", [BRONZE, SESSIONS], _DESCRIPTIONS[QUARANTINE]))
+    # One query writes them all, from the same micro-batch; the lineage still says what feeds what.
+    stream = lake.QUERY_NAME
+    specs = [_spec(BRONZE, stream, raw_topics, _DESCRIPTIONS[BRONZE])]
+    specs.append(_spec(SESSIONS, stream, [topic_asset_key(topics.SESSIONS)], _DESCRIPTIONS[SESSIONS]))
+    specs.append(_spec(QUARANTINE, stream, [BRONZE, SESSIONS], _DESCRIPTIONS[QUARANTINE]))
     for event_type, key in SILVER_EVENTS.items():
         description = f"Validated, deduplicated {event_type} events, flattened, with their session context."
-        specs.append(_spec(key, "silver", [BRONZE, SESSIONS], description))
-    assert {".".join(s.key.path) for s in specs} == {
-        t for q in ("bronze", "silver") for t in tables_written_by(q)
-    }, "the table assets and the tables the streams write disagree"
+        specs.append(_spec(key, stream, [BRONZE, SESSIONS], description))
+    assert {".".join(s.key.path) for s in specs} == set(tables_written_by(stream)), (
+        "the table assets and the tables the streams write disagree"
+    )
     return specs

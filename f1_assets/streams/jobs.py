@@ -1,4 +1,4 @@
-"""The stream jobs: one long-running run per streaming query (bronze, silver), kept alive by the sensors.
+"""The stream jobs: one long-running run per streaming query (the lake query), kept alive by the sensors.
 
 A run executes streaming/jobs/runner.py's loop in its own process (its own Spark driver), for as long as
 it is wanted: it stops cleanly when the run is terminated, and reports its tables' progress as

@@ -1,17 +1,16 @@
-"""`f1 bench pipeline`: events/s through bronze and silver, against Kafka's own consumer, and latency.
+"""`f1 bench pipeline`: events/s through the lake query, against Kafka's own consumer, and latency.
 
 1. Throughput: a simulated race (50 cars, Protobuf) is preloaded into the raw topic; the raw consume rate
-   of that topic is measured with kafka-consumer-perf-test; then bronze drains the topic and silver
-   drains bronze (available-now, one SparkSession, as `f1 stream run --available-now` does). Printed:
-   each stage's rate, the pipeline's sustained rate (events over the time of both stages), and the ratio
-   to the raw consume rate.
+   of that topic is measured with kafka-consumer-perf-test; then the lake query drains the topic into
+   bronze and silver (available-now, as `f1 stream run --available-now` does). Printed: the pipeline's
+   sustained rate and its ratio to the raw consume rate.
    Also printed, with a warm JVM: Spark's own Kafka source reading the same topic into the `noop` sink,
    the most any Spark query of the topic can do on this machine, and the same read with bronze's
    decoding (nothing written), the most any pipeline that decodes the records can do.
-2. Latency: the simulator streams 50 cars at the nominal rate (real time) while bronze and silver run
+2. Latency: the simulator streams 50 cars at the nominal rate (real time) while the lake query runs
    continuously with the configured trigger; each accepted event's latency is the time from its event
    time to the commit of the silver batch that landed it. Printed: p50, p99 and max. Then the same with
-   two cars (110 events/s): micro-batches with next to no rows, i.e. the floor that the two queries' fixed
+   two cars (110 events/s): micro-batches with next to no rows, i.e. the floor that the query's fixed
    cost per batch sets, whatever the rate.
 """
 
@@ -70,7 +69,7 @@ def _median(values: list[float]) -> float:
 def run_throughput(s: Settings, events: int) -> dict[str, float]:
     from streaming.bench.kafka import bench_kafka_consumer_perf_test
     from streaming.clients.spark import get_spark
-    from streaming.jobs import bronze, silver
+    from streaming.jobs import lake, silver
     from streaming.simulator.race import RaceConfig
     from streaming.simulator.runner import KafkaSink, simulate
 
@@ -82,12 +81,10 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
 
     spark = get_spark(s, "f1-bench-pipeline")
     run = uuid.uuid4().hex[:6]
-    t0 = time.perf_counter()
-    bronze.start(spark, s, available_now=True, app_id=f"bench-bronze-{run}").awaitTermination()
-    t1 = time.perf_counter()
     outcomes: list[silver.BatchOutcome] = []
-    silver.start(
-        spark, s, available_now=True, app_id=f"bench-silver-{run}", on_outcome=outcomes.append
+    t0 = time.perf_counter()
+    lake.start(
+        spark, s, available_now=True, app_id=f"bench-lake-{run}", on_outcome=outcomes.append
     ).awaitTermination()
     t2 = time.perf_counter()
     spark_read_rate, decode_rate = _spark_read_rates(spark, s, sent.records_sent)
@@ -95,18 +92,16 @@ def run_throughput(s: Settings, events: int) -> dict[str, float]:
     if landed != sent.events:
         raise RuntimeError(f"silver holds {landed} of the {sent.events} events sent")
     pipeline = sent.events / (t2 - t0)
-    profile = _time_shares(outcomes, t2 - t1, "silver time share")
+    profile = _time_shares(outcomes, t2 - t0, "lake time share")
     return {
         "preloaded events": float(sent.events),
         "kafka-consumer-perf-test (raw topic)": raw_rate,
-        "bronze (kafka -> bronze.telemetry)": sent.records_sent / (t1 - t0),
-        "silver (bronze -> silver tables)": sent.events / (t2 - t1),
-        "pipeline (kafka -> bronze -> silver, sustained)": pipeline,
+        "pipeline (kafka -> bronze + silver, sustained)": pipeline,
         "pipeline ratio to kafka-consumer-perf-test": pipeline / raw_rate,
         "spark kafka source alone (raw topic -> noop sink)": spark_read_rate,
         "spark kafka source ratio to kafka-consumer-perf-test": spark_read_rate / raw_rate,
         "bronze decoding alone (raw topic -> decoded rows -> noop sink)": decode_rate,
-        "silver micro-batches": float(len(outcomes)),
+        "lake micro-batches": float(len(outcomes)),
         **profile,
     }
 
@@ -142,19 +137,16 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
 
     from streaming.clients.spark import get_spark
     from streaming.contracts.event_types import EVENT_TYPES
-    from streaming.jobs import bronze, silver
+    from streaming.jobs import lake, silver
 
     _prepare(s)
     spark = get_spark(s, "f1-bench-latency")
     run = uuid.uuid4().hex[:6]
     outcomes: list[silver.BatchOutcome] = []
-    # from the latest offsets and table version: steady state, not the throughput run's backlog
-    queries = [
-        bronze.start(spark, s, app_id=f"latency-bronze-{run}", starting_offsets="latest"),
-        silver.start(
-            spark, s, app_id=f"latency-silver-{run}", on_outcome=outcomes.append, starting_version="latest"
-        ),
-    ]
+    # from the latest offsets: steady state, not the throughput run's backlog
+    query = lake.start(
+        spark, s, app_id=f"latency-lake-{run}", on_outcome=outcomes.append, starting_offsets="latest"
+    )
     simulator = subprocess.Popen(
         [sys.executable, "-m", "streaming.cli", "simulate", "--speed", "1", "--cars", str(cars), "--quiet"],
         cwd=PROJECT_ROOT,
@@ -168,12 +160,11 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
     finally:
         simulator.terminate()
         simulator.wait(60)
-        # bronze's micro-batches with rows (the last 100 Spark keeps): how long one takes at this rate
-        bronze_batches = [
-            p["durationMs"]["triggerExecution"] / 1000 for p in queries[0].recentProgress if p["numInputRows"]
+        # the micro-batches with rows (the last 100 Spark keeps): how long one takes at this rate
+        lake_batches = [
+            p["durationMs"]["triggerExecution"] / 1000 for p in query.recentProgress if p["numInputRows"]
         ]
-        for query in queries:
-            query.stop()
+        query.stop()
     # each accepted event: from its event time to the commit of the silver batch that landed it
     commits = spark.createDataFrame(
         [(o.validated_at, o.committed_ns) for o in outcomes if o.valid_total],
@@ -207,10 +198,10 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
         "p99 event-to-silver latency": p99,
         "max event-to-silver latency": stats.worst,
         "p99 event-to-silver latency, second half of the run": steady_p99,
-        f"bronze batch time {at}, median": _median(bronze_batches),
-        f"silver batch time {at}, median": _median(batch_seconds),
+        f"lake batch time {at}, median": _median(lake_batches),
+        f"silver stage time {at}, median": _median(batch_seconds),
         f"silver rows per batch {at}, median": _median([float(o.input_rows) for o in batches]),
-        **_time_shares(batches, sum(batch_seconds) or 1.0, f"silver batch time share {at}"),
+        **_time_shares(batches, sum(batch_seconds) or 1.0, f"silver stage time share {at}"),
     }
     if cars == NOMINAL_CARS:
         return figures

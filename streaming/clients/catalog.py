@@ -34,12 +34,31 @@ def declared_properties(statement: str) -> tuple[str, dict[str, str]] | None:
     return table.group(1), dict(_PROPERTY.findall(properties.group(1)))
 
 
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+
+
+def fitted_to_partitions(declared: dict[str, str], partition_columns: list[str]) -> dict[str, str]:
+    """The declared properties a table partitioned by `partition_columns` can take.
+
+    An earlier release partitioned tables that are clustered now; Delta cannot turn partitions into
+    clustering in place, and refuses stats on a partition column (which needs none: its values are in the
+    paths). So a partitioned table keeps its layout and gets the stats columns but its partition columns.
+    """
+    if not partition_columns or STATS_COLUMNS not in declared:
+        return declared
+    partitioned = {c.lower() for c in partition_columns}
+    kept = [c for c in declared[STATS_COLUMNS].split(",") if c.strip().lower() not in partitioned]
+    return {**declared, STATS_COLUMNS: ",".join(kept)}
+
+
 def apply_declared_properties(spark, table: str, declared: dict[str, str]) -> dict[str, str]:
     """Set the declared properties that `table` (made by an earlier release) lacks; returns those set.
 
     Only when one differs: a property change is a metadata commit, which fails a stream's concurrent
     append to the table (it is retried once the query restarts).
     """
+    partition_columns = list(spark.sql(f"DESCRIBE DETAIL {table}").first().partitionColumns or [])
+    declared = fitted_to_partitions(declared, partition_columns)
     current = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
     changed = {key: value for key, value in declared.items() if current.get(key) != value}
     if changed:

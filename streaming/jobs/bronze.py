@@ -6,13 +6,12 @@ registered JSON Schema (f1_telemetry_json_violation), and the envelope is read f
 from_json. A record that cannot be decoded, or that breaks its contract (the JSON Schema, an envelope
 event_type that disagrees with its payload, a value the columns cannot hold), still lands, with
 `decode_reason` and `decode_error` saying why, and a copy goes to the DLQ topic with headers that trace it
-back. Writes are idempotent per micro-batch (`streaming.jobs.appends`), so a restart from the checkpoint
-never lands a batch twice; a batch that keeps failing is landed raw instead (`streaming.jobs.failures`).
+back. The lake query (`streaming.jobs.lake`) reads the raw topics, decodes them here once, and lands the
+rows in bronze with silver's appends of the same batch; a batch that keeps failing is landed raw instead
+(`set_aside`, `streaming.jobs.failures`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -20,12 +19,10 @@ from pyspark.sql import functions as F
 from streaming.clients.security import spark_kafka_options
 from streaming.contracts import topics
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.jobs import TxnAppId, failures, start_with_trigger
-from streaming.jobs.appends import BatchAppends
+from streaming.jobs import failures
 from streaming.settings import Settings
 
 TABLE = "bronze.telemetry"
-QUERY_NAME = "bronze"
 # The payload oneof's cases, one JSON text column each.
 PAYLOADS = EVENT_TYPES
 # Wider than the table's columns (car_number INT, sequence BIGINT), so that a value at the contract type's
@@ -244,11 +241,23 @@ def set_aside(raw: DataFrame, detail: str) -> DataFrame:
     Nothing here reads the record's contents, so nothing here can fail on them; silver quarantines them
     with reason `batch_failed` and this detail, and they go to the DLQ.
     """
+
+    def unread(name: str, type_: str) -> Column:
+        return F.lit(None).cast(type_).alias(name)
+
     return raw.select(
         *_kafka_columns(),
-        F.lit(None).cast("int").alias("schema_id"),
+        unread("schema_id", "int"),
         F.lit(f"batch failed: {detail}").alias("decode_error"),
+        unread("event_id", "string"),
+        unread("session_id", "string"),
+        unread("car_number", "int"),
         F.lit("undecodable").alias("event_type"),
+        unread("event_time", "timestamp"),
+        unread("event_time_unix_ns", "bigint"),
+        unread("producer_time_unix_ns", "bigint"),
+        unread("sequence", "bigint"),
+        unread("payload_json", "string"),
         F.current_timestamp().alias("ingested_at"),
         F.lit(failures.REASON).alias("decode_reason"),
         F.to_date("timestamp").alias("session_date"),
@@ -279,68 +288,11 @@ def dlq_records(rows: DataFrame) -> DataFrame:
     )
 
 
-def land(s: Settings, rows: DataFrame, batch_id: int, appends: BatchAppends) -> None:
-    """Append decoded rows to bronze idempotently, and copy the ones that break their contract to the DLQ."""
-    rows.persist()
-    try:
-        appends.append(rows, TABLE, batch_id)
-        bad = dlq_records(rows)
-        if not bad.isEmpty():  # at-least-once: a replayed batch may copy a record to the DLQ again
-            bad.write.format("kafka").options(**spark_kafka_options(s)).option("topic", topics.DLQ).save()
-    finally:
-        rows.unpersist()
+def publish_dlq(s: Settings, rows: DataFrame) -> None:
+    """Copy the rows that break their contract (or were set aside) to the DLQ topic.
 
-
-class BronzeBatch:
-    """The foreachBatch function of the bronze query: decode and land, or set the batch aside."""
-
-    def __init__(self, s: Settings, appends: BatchAppends, on_failed: Callable[[str], None] | None = None):
-        self.s, self.appends, self.on_failed = s, appends, on_failed
-
-    def __call__(self, raw: DataFrame, batch_id: int) -> None:
-        # Not cached: Spark counts a batch's input rows on the plan foreachBatch runs, and a cache of the
-        # raw batch hides the Kafka scan from it (numInputRows 0). `land` caches the decoded rows; a retry,
-        # rare, reads the batch's offsets from Kafka again.
-        failures.run_batch(
-            lambda: land(self.s, decode(raw), batch_id, self.appends),
-            lambda detail: land(self.s, set_aside(raw, detail), batch_id, self.appends),
-            self.s.stream_batch_tries,
-            name=f"{QUERY_NAME} batch {batch_id}",
-            before_retry=lambda: self.appends.retrying(batch_id),
-            on_failed=self.on_failed,
-        )
-
-
-def start(
-    spark: SparkSession,
-    s: Settings,
-    *,
-    available_now: bool = False,
-    trigger_seconds: float | None = None,
-    subscribe: list[str] | None = None,
-    checkpoint: str | None = None,
-    app_id: str = QUERY_NAME,
-    starting_offsets: str = "earliest",
-    on_failed: Callable[[str], None] | None = None,
-):
-    """Start the bronze query (available-now: drain what is there and stop).
-
-    `starting_offsets` applies to a new checkpoint only: "earliest" (everything the topics hold) or
-    "latest" (only what comes after the start, as the latency benchmark wants).
+    At least once: a replayed batch may copy a record to the DLQ again (the headers identify it).
     """
-    checkpoint = checkpoint or f"{s.spark_checkpoint_path}/{app_id}"
-    handler = BronzeBatch(s, BatchAppends(spark, TxnAppId(spark, app_id, checkpoint)), on_failed)
-    writer = (
-        read_raw(spark, s, subscribe, starting_offsets=starting_offsets)
-        .writeStream.queryName(app_id)
-        .option("checkpointLocation", checkpoint)
-        .foreachBatch(handler)
-    )
-    return start_with_trigger(
-        writer,
-        s.stream_trigger_seconds,
-        available_now=available_now,
-        trigger_seconds=trigger_seconds,
-        spark=spark,
-        pool=QUERY_NAME,
-    )
+    bad = dlq_records(rows)
+    if not bad.isEmpty():
+        bad.write.format("kafka").options(**spark_kafka_options(s)).option("topic", topics.DLQ).save()

@@ -13,14 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.jobs import bronze, sessions, silver
+from streaming.jobs import bronze, lake, sessions, silver
 
 
 def tables_written_by(query: str) -> list[str]:
     """The Delta tables a streaming query appends to."""
-    if query == bronze.QUERY_NAME:
-        return [bronze.TABLE]
-    return [*(silver.table_name(t) for t in EVENT_TYPES), silver.QUARANTINE_TABLE, sessions.TABLE]
+    if query != lake.QUERY_NAME:
+        return []
+    silver_tables = [*(silver.table_name(t) for t in EVENT_TYPES), silver.QUARANTINE_TABLE, sessions.TABLE]
+    return [bronze.TABLE, *silver_tables]
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,13 @@ class ProgressTracker:
                 **{f"lag_seconds_p{float(q) * 100:g}": v for q, v in (outcome.lag_seconds or {}).items()},
             }
 
-    def _count_bronze(self, query) -> None:
-        last = self._last_batch.get(bronze.QUERY_NAME, -1)
+    def _count_bronze(self, name: str, query) -> None:
+        """Bronze lands every record the query reads: its rows are the batches' input rows."""
+        last = self._last_batch.get(name, -1)
         for progress in query.recentProgress or []:
             if progress["batchId"] > last and progress["numInputRows"]:
                 self._rows[bronze.TABLE] += progress["numInputRows"]
-                self._last_batch[bronze.QUERY_NAME] = progress["batchId"]
+                self._last_batch[name] = progress["batchId"]
 
     def take(self, spark, running: dict) -> list[TableReport]:
         """Reports for the tables of the queries in `running` ({name: StreamingQuery}) that progressed."""
@@ -70,8 +72,8 @@ class ProgressTracker:
             progress = query.lastProgress
             if not query.isActive or progress is None:
                 continue
-            if name == bronze.QUERY_NAME:
-                self._count_bronze(query)
+            if name == lake.QUERY_NAME:
+                self._count_bronze(name, query)
             batch_id = progress["batchId"]
             caught_up = progress["numInputRows"] == 0  # an idle progress: nothing new in its source
             if batch_id == self._reported_batch.get(name) and not caught_up:
@@ -86,7 +88,7 @@ class ProgressTracker:
             if behind is not None:
                 details["kafka_offsets_behind_latest"] = int(behind)
             with self._lock:
-                if name == silver.QUERY_NAME:
+                if name == lake.QUERY_NAME:
                     details.update(self._silver_details)
                 rows = {table: self._rows.pop(table, 0) for table in tables_written_by(name)}
             for table, count in rows.items():

@@ -1,7 +1,7 @@
 """Run the streaming queries: `f1 stream run`, the `streams` service, and the orchestrator's stream jobs.
 
-Bronze and silver run as queries of one SparkSession (`f1 stream run` runs both: on two cores one JVM
-beats two), or one query per process (the orchestrator launches a run per stream). Each query has a lock
+The lake query (`streaming.jobs.lake`: Kafka -> bronze, silver and quarantine in one micro-batch) runs in
+`f1 stream run` or in the orchestrator's stream run, in one SparkSession. Each query has a lock
 file, so that no two processes ever run the same query on one checkpoint, and a status file with its
 progress, owner and pid, which `f1 stream status` shows and the orchestrator reads as a heartbeat.
 The process serves the Prometheus metrics (streaming.observability.metrics) and stops cleanly on
@@ -64,8 +64,8 @@ def read_status(s: Settings) -> dict[str, dict]:
 def metrics_port(s: Settings, names: tuple[str, ...]) -> int:
     """Where a process running `names` serves its metrics: METRICS_EXPORTER_PORT + the first query's index.
 
-    A process running every query (or bronze) uses METRICS_EXPORTER_PORT itself; a process running only
-    silver the next port, so that a stream per process never collides and Prometheus scrapes both.
+    A process running every query (or the first) uses METRICS_EXPORTER_PORT itself; a process running only
+    a later one the next port, so that a stream per process never collides and Prometheus scrapes each.
     """
     return s.metrics_exporter_port + STREAM_QUERY_NAMES.index(names[0])
 
@@ -183,11 +183,11 @@ class FailureRecord:
 
 
 def _silver_outcome_recorder(metrics):
-    from streaming.jobs import silver
+    from streaming.jobs import lake
 
     def record(outcome) -> None:
         metrics.record_batch_outcome(
-            silver.QUERY_NAME,
+            lake.QUERY_NAME,
             input_rows=outcome.input_rows,
             valid=outcome.valid_total,
             quarantined=outcome.quarantined_total,
@@ -204,7 +204,7 @@ def query_starters(spark, s: Settings, *, available_now: bool = False, metrics=N
 
     `on_outcome` is called with each silver BatchOutcome, after the metrics have recorded it.
     """
-    from streaming.jobs import bronze, silver
+    from streaming.jobs import lake
 
     listeners = [_silver_outcome_recorder(metrics)] if metrics is not None else []
     listeners += [on_outcome] if on_outcome is not None else []
@@ -217,15 +217,12 @@ def query_starters(spark, s: Settings, *, available_now: bool = False, metrics=N
         return (lambda _detail: metrics.batch_set_aside(query)) if metrics is not None else None
 
     return {
-        "bronze": lambda: bronze.start(
-            spark, s, available_now=available_now, on_failed=set_aside(bronze.QUERY_NAME)
-        ),
-        "silver": lambda: silver.start(
+        lake.QUERY_NAME: lambda: lake.start(
             spark,
             s,
             available_now=available_now,
             on_outcome=outcome if listeners else None,
-            on_failed=set_aside(silver.QUERY_NAME),
+            on_failed=set_aside(lake.QUERY_NAME),
         ),
     }
 
@@ -350,8 +347,7 @@ def run(
         starters = query_starters(
             spark, s, available_now=available_now, metrics=metrics, on_outcome=on_outcome
         )
-        # Available-now drains stage by stage (silver after bronze has landed everything); otherwise the
-        # queries run side by side.
+        # Available-now drains query by query; otherwise the queries run side by side.
         stages = [[n] for n in names] if available_now else [list(names)]
         failed = None
         try:

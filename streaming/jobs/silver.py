@@ -1,19 +1,20 @@
-"""Silver: bronze -> validated, deduplicated, flattened, enriched events; the rest to quarantine.
+"""Silver: decoded raw records -> validated, deduplicated, flattened, enriched events; the rest to quarantine.
 
-The query streams `bronze.telemetry` (a Delta source) and, per micro-batch:
+`SilverBatch` is the silver stage of the lake query's micro-batch (`streaming.jobs.lake`): it takes the
+batch's bronze rows (decoded once, cached) and
 
-1. drops duplicates on `event_id` with Spark's state store (`dropDuplicatesWithinWatermark`, watermark on
-   bronze's ingestion time, so no record is ever "late" to Spark itself and dropped silently). The state
-   lives in the checkpoint and survives restarts; it forgets a key after SILVER_DEDUP_HORIZON_MINUTES.
-   Records older than that horizon when they arrive (a session replayed hours later), and records that
-   may repeat what silver held when the query started (a new checkpoint's empty state store, a replayed
-   batch: `needs_silver_lookup`), are checked against the silver tables themselves (a join pruned to
-   their sessions and event-time range);
+1. drops repeats of an `event_id`: within the batch (`dropDuplicates`), and of events silver already
+   holds, by looking each row's event id up in the silver tables and the quarantine, pruned to the batch's
+   sessions and to the seconds of event time its rows cover (`lookup_intervals`; the tables keep stats on
+   session_id and event_time, so a batch of live events reads the newest file or two of each table). The
+   tables themselves are the memory: dedup needs no state store, survives any restart or new checkpoint,
+   and has no horizon (a session replayed days later lands nothing twice);
 2. joins each event with its session context (`streaming.jobs.sessions`) and validates it
    (`streaming.jobs.validation`): a record that breaks a rule goes to `silver.quarantine` with the reason;
-3. sends the accepted events, enriched, to the `f1.telemetry.enriched` topic (Protobuf, registered);
-4. appends them to `silver.<event_type>`, idempotently per table (`streaming.jobs.appends`), so a batch
-   replayed after a crash is never written twice; then saves the session watermarks for the next batch.
+3. optionally sends the accepted events, enriched, to a Kafka topic (Protobuf, registered);
+4. appends them to `silver.<event_type>`, idempotently per table (`streaming.jobs.appends`), together with
+   the batch's other appends (bronze), so a batch replayed after a crash is never written twice; then saves
+   the session watermarks for the next batch.
 
 Kafka gets the enriched events before the Delta commits: a crash in between re-sends them (at least once,
 `event_id` identifies them) rather than losing them. Every step is a column expression in the JVM.
@@ -34,13 +35,12 @@ from streaming.clients.security import spark_kafka_options
 from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, topics
 from streaming.contracts.event_types import EVENT_TYPES
 from streaming.contracts.tables import CONTEXT_COLUMNS, payload_fields, table_columns
-from streaming.jobs import SCHEDULER_POOL, TxnAppId, bronze, failures, sessions, start_with_trigger
+from streaming.jobs import SCHEDULER_POOL, TxnAppId, failures, sessions
 from streaming.jobs.appends import BatchAppends
 from streaming.jobs.validation import EVENT_TIME_RANGE_NS, NS_PER_S, SchemaIds, payload_column, validate
 from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_watermarks, stream_key
 from streaming.settings import Settings
 
-QUERY_NAME = "silver"
 QUARANTINE_TABLE = "silver.quarantine"
 TELEMETRY_SUBJECTS = (TELEMETRY_PROTOBUF.subject, TELEMETRY_JSON.subject)
 
@@ -57,39 +57,63 @@ def dedup_key() -> Column:
     )
 
 
-def needs_silver_lookup(horizon_ns: int, high_water_us: int | None, tolerance_ns: int) -> Column:
-    """Rows the state store cannot vouch for, so looked up in the silver tables and the quarantine.
+# Event time is looked up in one-second buckets: a batch's rows cover a few seconds of event time each
+# session, and laggards (a repeat sent minutes later) add their own second, not the minutes in between.
+LOOKUP_BUCKET_NS = NS_PER_S
+# Most event-time intervals one lookup filters on; beyond, the closest intervals are merged (fewer
+# predicates, a few more files read).
+MAX_LOOKUP_INTERVALS = 64
 
-    - older than the state store's horizon when they reached bronze (it has forgotten their key);
-    - ingested before silver's newest row when the query started (`high_water_us`): a replayed batch,
-      or a new checkpoint's empty state store;
-    - whose event time is no later than that newest row plus the future tolerance: a copy ingested after
-      the start of an event that silver accepted before it. Silver accepts an event only if its time is
-      within the tolerance of its Kafka timestamp, so every event silver held at the start is below this
-      bound. The state store alone misses such a copy when it shares a micro-batch with the older copy:
-      `dropDuplicatesWithinWatermark` keeps either one, and only the older one would have been looked up.
+
+def lookup_bucket() -> Column:
+    """The second of event time a row is looked up in (null: the row cannot be in silver at all).
+
+    Only rows with an event id, a session id and an event time silver can accept: any other time is
+    quarantined as out of range (those rows are looked up by id alone: `looked_up_by_id`), and a row
+    without an id is keyed by its Kafka coordinates, which never repeat.
     """
     event_ns = F.col("event_time_unix_ns")
-    age_ns = F.try_subtract(F.try_multiply(F.unix_micros("ingested_at"), F.lit(1000)), event_ns)
-    needs = age_ns > F.lit(horizon_ns)
-    if high_water_us is not None:
-        needs = (
-            needs
-            | (F.unix_micros("ingested_at") <= F.lit(high_water_us))
-            | (event_ns <= F.lit(high_water_us * 1000 + tolerance_ns))
-        )
-    # Only event times silver can accept: any other is quarantined as out of range, never in the tables.
     low_ns, high_ns = EVENT_TIME_RANGE_NS
-    return needs & event_ns.between(low_ns, high_ns - 1)
+    possible = (F.col("event_id") != "") & (F.col("session_id") != "") & event_ns.between(low_ns, high_ns - 1)
+    return F.when(possible, F.expr(f"event_time_unix_ns div {LOOKUP_BUCKET_NS}"))
 
 
-def deduplicated(bronze_rows: DataFrame, horizon_s: int) -> DataFrame:
-    """The stream without records whose event_id was seen in the last `horizon_s` of ingestion time."""
-    return (
-        bronze_rows.withColumn("dedup_key", dedup_key())
-        .withWatermark("ingested_at", f"{horizon_s} seconds")
-        .dropDuplicatesWithinWatermark(["dedup_key"])
-    )
+def looked_up_by_id() -> Column:
+    """A row with an event id that no session and second of event time can find: no session id, or an
+    event time silver can't accept. It can only be in the quarantine, and is looked up there by its id
+    (a replay of a hostile record would otherwise be quarantined again). Rare: only broken records."""
+    return F.coalesce((F.col("event_id") != "") & lookup_bucket().isNull(), F.lit(False))
+
+
+def lookup_intervals(buckets: list[int], most: int = MAX_LOOKUP_INTERVALS) -> list[tuple[int, int]]:
+    """Sorted, disjoint (first, last) bucket intervals covering `buckets`: runs of adjacent buckets, and
+    at most `most` of them (the intervals with the smallest gaps between them are merged first)."""
+    intervals: list[list[int]] = []
+    for bucket in sorted(set(buckets)):
+        if intervals and bucket == intervals[-1][1] + 1:
+            intervals[-1][1] = bucket
+        else:
+            intervals.append([bucket, bucket])
+    while len(intervals) > most:
+        gaps = [intervals[i + 1][0] - intervals[i][1] for i in range(len(intervals) - 1)]
+        i = gaps.index(min(gaps))
+        intervals[i : i + 2] = [[intervals[i][0], intervals[i + 1][1]]]
+    return [(first, last) for first, last in intervals]
+
+
+def lookup_filter(intervals_by_session: dict[str, list[tuple[int, int]]]) -> Column:
+    """Rows of a silver table in these sessions and event-time intervals (data skipping on their stats)."""
+    condition = None
+    for session_id, intervals in sorted(intervals_by_session.items()):
+        times = None
+        for first, last in intervals:
+            low = F.timestamp_micros(F.lit(first * LOOKUP_BUCKET_NS // 1000))
+            high = F.timestamp_micros(F.lit(((last + 1) * LOOKUP_BUCKET_NS) // 1000 - 1))
+            between = F.col("event_time").between(low, high)
+            times = between if times is None else times | between
+        session = (F.col("session_id") == F.lit(session_id)) & times
+        condition = session if condition is None else condition | session
+    return condition
 
 
 # --- pure projections: validated rows -> table rows -------------------------------------------------------
@@ -259,7 +283,7 @@ class BatchOutcome:
 
 
 class SilverBatch:
-    """The foreachBatch function of the silver query. It keeps the session and schema-id caches."""
+    """The silver stage of a query's micro-batches. It keeps the session and schema-id caches."""
 
     def __init__(
         self,
@@ -271,14 +295,14 @@ class SilverBatch:
         sessions_topic: str = topics.SESSIONS,
         enriched_topic: str | None = topics.ENRICHED,
         on_outcome: Callable[[BatchOutcome], None] | None = None,
-        on_failed: Callable[[str], None] | None = None,
+        query: str,
     ):
-        self.spark, self.s = spark, s
+        self.spark, self.s, self.query = spark, s, query
         txn_app_id = TxnAppId(spark, app_id, checkpoint)
+        # one app id for every table the query writes, bronze's included
         self.appends = BatchAppends(spark, txn_app_id)
         # a batch set aside is its own write to the quarantine, apart from the batch's ordinary one
         self.set_aside_appends = BatchAppends(spark, _Suffixed(txn_app_id, "set-aside"))
-        self.on_failed = on_failed
         self.sessions_topic, self.enriched_topic = sessions_topic, enriched_topic
         self.on_outcome = on_outcome
         self.store = WatermarkStore(spark, f"{checkpoint}/session_watermarks")
@@ -286,10 +310,8 @@ class SilverBatch:
         self.schema_ids = SchemaIds(frozenset(), frozenset())
         self.enriched_schema_id: int | None = None
         self._registry_checked_at = 0.0
-        self.horizon_ns = s.silver_dedup_horizon_minutes * 60 * NS_PER_S
         self.lateness_ns = s.silver_allowed_lateness_seconds * NS_PER_S
         self.tolerance_ns = s.silver_future_tolerance_seconds * NS_PER_S
-        self._high_water: tuple[int | None] | None = None  # read at the first batch
 
     # caches ------------------------------------------------------------------------------------------------
 
@@ -332,48 +354,29 @@ class SilverBatch:
 
     # steps -------------------------------------------------------------------------------------------------
 
-    def _silver_high_water_us(self) -> int | None:
-        """When silver last landed a row before this query started, in Unix microseconds (None: empty).
+    def _mark_events_in_silver(
+        self, rows: DataFrame, intervals: dict[str, list[tuple[int, int]]], by_id: bool
+    ) -> DataFrame:
+        """`in_silver`: the event has landed already, in a silver table or in quarantine (a repeat).
 
-        The newest `validated_at` of the event tables and `quarantined_at` of the quarantine: what
-        `needs_silver_lookup` bounds the rows the state store cannot vouch for with. Read once per query
-        start (one column's maximum per table; both are data-skipping stats columns).
+        Quarantine counts as landed: a record quarantined as late the first time could otherwise be
+        accepted the second time (a new checkpoint starts its lateness watermarks afresh and splits the
+        topics into other batches), and then be in both. Repeats still go through validation, so that they
+        move the lateness watermarks as they did the first time.
         """
-        if self._high_water is None:
-            stamps = [(table_name(t), "validated_at") for t in EVENT_TYPES]
-            stamps.append((QUARANTINE_TABLE, "quarantined_at"))
-            newest = [
-                self.spark.table(table).agg(F.unix_micros(F.max(column)).alias("us")).first().us
-                for table, column in stamps
-            ]
-            self._high_water = (max((us for us in newest if us is not None), default=None),)
-        return self._high_water[0]
-
-    def _mark_events_in_silver(self, rows: DataFrame, old: list) -> DataFrame:
-        """`in_silver`: the event has landed already, in a silver table or in quarantine (a repeat the state
-        store has forgotten or never saw).
-
-        Quarantine counts as landed, as it does for the state store: a record quarantined as late the first
-        time could otherwise be accepted the second time (a new checkpoint starts its lateness watermarks
-        afresh and splits bronze into other batches), and then be in both. Only the rows the state store
-        cannot vouch for are looked up, in their sessions and event-time range. They still go through
-        validation, so that they move the lateness watermarks as they did the first time.
-        """
-        sessions_ = sorted({r.session_id for r in old})
-        low = F.timestamp_micros(F.lit(min(r.old_min_ns for r in old) // 1000))
-        high = F.timestamp_micros(F.lit(max(r.old_max_ns for r in old) // 1000))
         existing = None
-        for table in [*map(table_name, EVENT_TYPES), QUARANTINE_TABLE]:
-            ids = (
-                self.spark.table(table)
-                .where(F.col("session_id").isin(sessions_) & F.col("event_time").between(low, high))
-                .select("event_id")
-            )
+        if intervals:
+            where = lookup_filter(intervals)
+            for table in [*map(table_name, EVENT_TYPES), QUARANTINE_TABLE]:
+                ids = self.spark.table(table).where(where).select("event_id")
+                existing = ids if existing is None else existing.unionByName(ids)
+        if by_id:  # a few broken records: the quarantine's ids, joined with theirs
+            wanted = rows.where(looked_up_by_id()).select("event_id")
+            ids = self.spark.table(QUARANTINE_TABLE).select("event_id").join(wanted, "event_id", "left_semi")
             existing = ids if existing is None else existing.unionByName(ids)
-        # distinct: a repeat the state store missed may be in quarantine twice already. Materialised now
-        # (an eager local checkpoint): a cached batch whose plan still read the silver tables would be
-        # dropped from the cache by each of the batch's own appends to them, and recomputed from bronze
-        # for every next table (measured: 10-15 s a table for a batch of 500k events).
+        # distinct: a repeat may be in quarantine twice already. Materialised now (an eager local
+        # checkpoint): a cached batch whose plan still read the silver tables would be dropped from the
+        # cache by each of the batch's own appends to them, and recomputed for every next table.
         existing = (
             existing.where(F.col("event_id").isNotNull())
             .distinct()
@@ -383,31 +386,23 @@ class SilverBatch:
         marked = rows.join(existing, "event_id", "left")
         return marked.withColumn("in_silver", F.coalesce("in_silver", F.lit(False)))
 
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        batch = batch.persist()
-        try:
-            failures.run_batch(
-                lambda: self._process(batch, batch_id),
-                lambda detail: self._set_aside(batch, batch_id, detail),
-                self.s.stream_batch_tries,
-                name=f"{QUERY_NAME} batch {batch_id}",
-                before_retry=lambda: self.appends.retrying(batch_id),
-                on_failed=self.on_failed,
-            )
-        finally:
-            batch.unpersist()
+    def set_aside(self, rows: DataFrame, batch_id: int, detail: str) -> None:
+        """Quarantine a failed batch's records as `batch_failed`, but for those a failed try landed already.
 
-    def _set_aside(self, batch: DataFrame, batch_id: int, detail: str) -> None:
-        """Quarantine the batch's records as `batch_failed`, but for those a failed try landed already."""
+        `rows` are the batch's records as bronze's set-aside rows (`bronze.set_aside`): their bytes and
+        Kafka coordinates only.
+        """
         self._describe(batch_id, "set aside")
         tables = [*map(table_name, EVENT_TYPES), QUARANTINE_TABLE]
-        rows = batch
         landed = [table for table in tables if self.appends.landed(table, batch_id)]
         if landed:  # the rare case: the try failed after some of its appends; those rows are in place
-            first, last = batch.agg(F.min("ingested_at"), F.max("ingested_at")).first()
+            # A try re-decodes the batch (new ingested_at): the landed rows are found by their Kafka
+            # coordinates among the rows the tables took in the last hour.
+            since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
             coordinates = ["kafka_topic", "kafka_partition", "kafka_offset"]
             for table in landed:
-                there = self.spark.table(table).where(F.col("ingested_at").between(first, last))
+                stamp = "quarantined_at" if table == QUARANTINE_TABLE else "validated_at"
+                there = self.spark.table(table).where(F.col(stamp) >= F.lit(since))
                 rows = rows.join(there.select(*coordinates), coordinates, "left_anti")
         now = dt.datetime.now(dt.UTC)
         self.set_aside_appends.append(
@@ -416,30 +411,35 @@ class SilverBatch:
 
     def _describe(self, batch_id: int, step: str) -> None:
         """Name the Spark jobs of this thread's next step, as the Spark UI shows them, and keep them in
-        silver's scheduler pool (the parallel appends run in threads that do not inherit it)."""
+        the query's scheduler pool (the parallel appends run in threads that do not inherit it)."""
         context = self.spark.sparkContext
-        context.setJobDescription(f"{QUERY_NAME} batch {batch_id}: {step}")
-        context.setLocalProperty(SCHEDULER_POOL, QUERY_NAME)
+        context.setJobDescription(f"{self.query} batch {batch_id}: {step}")
+        context.setLocalProperty(SCHEDULER_POOL, self.query)
 
-    def _process(self, batch: DataFrame, batch_id: int) -> None:
+    def process(
+        self, batch: DataFrame, batch_id: int, also: list[tuple[str, DataFrame]] = ()
+    ) -> BatchOutcome | None:
+        """Validate, deduplicate and land one batch of decoded rows (bronze's columns; cached by the caller).
+
+        `also`: the batch's other appends, (table, rows), made with silver's in one round of idempotent
+        commits. Returns what the batch did (None for an empty batch, which writes nothing).
+        """
         spark = self.spark
         batch = failures.with_injected_fault(batch, self.s.stream_fault_fail_batch_event_id_prefix)
         clock = time.perf_counter()
         self._describe(batch_id, "read and summarise")
-        is_old = needs_silver_lookup(self.horizon_ns, self._silver_high_water_us(), self.tolerance_ns)
         summary = (
-            batch.groupBy("session_id", "schema_id")
+            batch.groupBy("session_id", "schema_id", lookup_bucket().alias("bucket"))
             .agg(
                 F.count(F.lit(1)).alias("rows"),
-                F.min(F.when(is_old, F.col("event_time_unix_ns"))).alias("old_min_ns"),
-                F.max(F.when(is_old, F.col("event_time_unix_ns"))).alias("old_max_ns"),
+                F.count(F.when(looked_up_by_id(), True)).alias("by_id"),
             )
             .collect()
         )
         outcome = BatchOutcome(batch_id, input_rows=sum(r.rows for r in summary))
         clock = outcome.timed("read and summarise", clock)
         if not summary:
-            return
+            return None
         self._refresh_sessions({r.session_id for r in summary})
         self._refresh_schema_ids({r.schema_id for r in summary})
         clock = outcome.timed("sessions and schema ids", clock)
@@ -452,22 +452,34 @@ class SilverBatch:
             session_watermarks(newest_before, self.lateness_ns),
             self.tolerance_ns,
         )
-        old = [r for r in summary if r.old_min_ns is not None and r.session_id in self.sessions]
+        buckets: dict[str, list[int]] = {}
+        for r in summary:
+            if r.bucket is not None:
+                buckets.setdefault(r.session_id, []).append(r.bucket)
+        intervals = {sid: lookup_intervals(found) for sid, found in buckets.items()}
+        by_id = any(r.by_id for r in summary)
         self._describe(batch_id, "look up repeats")
-        rows = self._mark_events_in_silver(batch, old) if old else batch.withColumn("in_silver", F.lit(False))
+        # A repeat within the batch is dropped here (either copy: they are the same event); a repeat of
+        # an event an earlier batch landed is marked by the lookup.
+        unique = batch.withColumn("dedup_key", dedup_key()).dropDuplicates(["dedup_key"])
+        rows = (
+            self._mark_events_in_silver(unique, intervals, by_id)
+            if intervals or by_id
+            else unique.withColumn("in_silver", F.lit(False))
+        )
         enriched = enriched_value(self.enriched_schema_id, time.time_ns()) if self.enriched_topic else None
-        # Cached once, without a shuffle: the columnar cache lets each table's write read only the columns
-        # it needs, and each write reads all the batch's partitions in one task (one file per car).
+        # Cached once: the columnar cache lets each table's write read only the columns it needs.
         validated = cacheable(
             validate(sessions.with_context(rows, context), self.schema_ids), enriched
         ).persist()
         outcome.timed("plan", clock)
         try:
-            self._write(validated, batch, batch_id, outcome, newest_before)
+            self._write(validated, batch_id, outcome, newest_before, list(also))
         finally:
             validated.unpersist()
+        return outcome
 
-    def _write(self, validated, batch, batch_id, outcome: BatchOutcome, newest_before) -> None:
+    def _write(self, validated, batch_id, outcome: BatchOutcome, newest_before, also) -> None:
         clock = time.perf_counter()
         self._describe(batch_id, "validate")
         # Counts, newest and oldest event time per stream and reason: what the metrics, the watermarks and
@@ -482,6 +494,8 @@ class SilverBatch:
             )
             .collect()
         )
+        # repeats within the batch were dropped before validation
+        outcome.replayed_duplicates = outcome.input_rows - sum(r.rows for r in stats)
         for r in stats:
             if r.in_silver:
                 outcome.replayed_duplicates += r.rows
@@ -489,7 +503,6 @@ class SilverBatch:
                 outcome.valid[r.event_type] = outcome.valid.get(r.event_type, 0) + r.rows
             else:
                 outcome.quarantined[r.reason] = outcome.quarantined.get(r.reason, 0) + r.rows
-        batch.unpersist()  # the validated rows are cached now; the raw batch is no longer needed
         quantiles = None
         if outcome.valid_total:  # the oldest accepted event time comes from the stats already collected
             oldest = min(r.oldest_ns for r in stats if r.reason is None and not r.in_silver)
@@ -507,7 +520,8 @@ class SilverBatch:
                 .save()
             )
             clock = outcome.timed("enriched to kafka", clock)
-        writes = [
+        writes = [*also]
+        writes += [
             (table_name(t), silver_rows(validated, t, now)) for t in EVENT_TYPES if outcome.valid.get(t)
         ]
         if outcome.quarantined_total:
@@ -546,12 +560,17 @@ class SilverBatch:
         def append(item: tuple[str, DataFrame]) -> None:
             table, frame = item
             self._describe(batch_id, f"append to {table}")
-            # one task: a file per car partition, not one per car and cached partition
-            txn_app_id = f"{self.appends.app_id}:{table}"
-            self.appends.append(frame.coalesce(1), table, batch_id, txn_app_id=txn_app_id)
+            self.append(frame, table, batch_id, self.appends)
 
         with ThreadPoolExecutor(max_workers=max(1, self.s.silver_parallel_writes)) as pool:
             list(pool.map(append, writes))
+
+    @staticmethod
+    def append(frame: DataFrame, table: str, batch_id: int, appends: BatchAppends) -> bool:
+        """One batch's idempotent append to `table`: one task, so a file per partition value (not one per
+        partition value and cached partition)."""
+        txn_app_id = f"{appends.app_id}:{table}"
+        return appends.append(frame.coalesce(1), table, batch_id, txn_app_id=txn_app_id)
 
 
 class _Suffixed:
@@ -562,66 +581,3 @@ class _Suffixed:
 
     def __str__(self) -> str:
         return f"{self.app_id}:{self.suffix}"
-
-
-def read_bronze(
-    spark: SparkSession, s: Settings, source_table: str = bronze.TABLE, starting_version: str | None = None
-) -> DataFrame:
-    reader = spark.readStream.format("delta")
-    if starting_version is not None:  # a new checkpoint starts there ("latest" or a version number)
-        reader = reader.option("startingVersion", starting_version)
-    # By location: the Delta source honours startingVersion there (measured: not through .table()).
-    location = spark.sql(f"DESCRIBE DETAIL {source_table}").first().location
-    return (
-        reader.option("maxFilesPerTrigger", str(s.silver_max_files_per_trigger))
-        .option("maxBytesPerTrigger", s.silver_max_bytes_per_trigger)
-        .load(location)
-    )
-
-
-def start(
-    spark: SparkSession,
-    s: Settings,
-    *,
-    available_now: bool = False,
-    trigger_seconds: float | None = None,
-    checkpoint: str | None = None,
-    app_id: str = QUERY_NAME,
-    source_table: str = bronze.TABLE,
-    sessions_topic: str = topics.SESSIONS,
-    enriched_topic: str | None = topics.ENRICHED,
-    on_outcome: Callable[[BatchOutcome], None] | None = None,
-    starting_version: str | None = None,
-    on_failed: Callable[[str], None] | None = None,
-):
-    """Start the silver query (available-now: drain what bronze holds and stop).
-
-    A new checkpoint reads bronze from its first version, or from `starting_version` ("latest", or a
-    version number: the tests and benchmarks process only what they landed).
-    """
-    checkpoint = checkpoint or f"{s.spark_checkpoint_path}/{app_id}"
-    handler = SilverBatch(
-        spark,
-        s,
-        app_id=app_id,
-        checkpoint=checkpoint,
-        sessions_topic=sessions_topic,
-        enriched_topic=enriched_topic,
-        on_outcome=on_outcome,
-        on_failed=on_failed,
-    )
-    horizon_s = s.silver_dedup_horizon_minutes * 60
-    writer = (
-        deduplicated(read_bronze(spark, s, source_table, starting_version), horizon_s)
-        .writeStream.queryName(app_id)
-        .option("checkpointLocation", checkpoint)
-        .foreachBatch(handler)
-    )
-    return start_with_trigger(
-        writer,
-        s.stream_trigger_seconds,
-        available_now=available_now,
-        trigger_seconds=trigger_seconds,
-        spark=spark,
-        pool=QUERY_NAME,
-    )

@@ -60,13 +60,14 @@ def _q(expr: str, legend: str = "") -> Query:
 STREAM_HEALTH = Dashboard(
     uid="f1-stream-health",
     title="F1 Telemetry / Stream Health",
-    description="Are the bronze and silver queries keeping up? Throughput, lag, latency and restarts.",
+    description="Is the lake query (Kafka to bronze, silver and quarantine) keeping up? Throughput, lag, "
+    "latency and restarts.",
     panels=(
         Panel(
             "Throughput per query",
             "reqps",
             (_q("sum by (query) (rate(f1_input_rows_total[1m]))", "{{query}}"),),
-            "Records read per second by each streaming query (bronze from Kafka, silver from bronze).",
+            "Records read per second from Kafka by each streaming query.",
         ),
         Panel(
             "Records into Kafka per topic",

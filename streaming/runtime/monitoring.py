@@ -84,7 +84,6 @@ class Prometheus(Service):
             "PUSHGATEWAY_PORT": s.pushgateway_port,
             "KAFKA_PORT": s.kafka_port,
             "SCHEMA_REGISTRY_PORT": s.schema_registry_port,
-            "METRICS_EXPORTER_PORT_NEXT": s.metrics_exporter_port + 1,
         }
         # The registry serves HTTPS in the secure profile (its /metrics needs no password).
         ports["SCHEMA_REGISTRY_SCHEME"] = "https" if s.secure else "http"

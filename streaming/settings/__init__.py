@@ -88,9 +88,6 @@ class Settings:
     stream_queries: tuple[str, ...]
     stream_trigger_seconds: float
     stream_max_offsets_per_trigger: int
-    silver_max_files_per_trigger: int
-    silver_max_bytes_per_trigger: str
-    silver_dedup_horizon_minutes: int
     silver_allowed_lateness_seconds: int
     silver_future_tolerance_seconds: int
     silver_parallel_writes: int

@@ -40,7 +40,7 @@ SERVICE_NAMES = (
     "streams",
 )
 # The streaming queries `f1 stream start` can run (streaming/jobs/).
-STREAM_QUERY_NAMES = ("bronze", "silver")
+STREAM_QUERY_NAMES = ("lake",)
 
 
 class Invalid(ValueError):
@@ -158,12 +158,6 @@ def non_negative_float(raw: str) -> float:
     if value >= 0:
         return value
     raise Invalid("a number, 0 or more")
-
-
-def byte_size(raw: str) -> str:
-    if re.fullmatch(r"\d+[kmg]?", raw.lower()) and int(re.sub(r"\D", "", raw)) > 0:
-        return raw.lower()
-    raise Invalid("a size in bytes such as 65536, 512k, 64m or 1g")
 
 
 def positive_float(raw: str) -> float:

@@ -14,7 +14,6 @@ from streaming.settings.parsers import (
     access_key_id,
     aws_region,
     bootstrap,
-    byte_size,
     cron,
     event_id_prefix,
     fault_rates,
@@ -305,13 +304,12 @@ VARIABLES: list[Variable] = [
         ),
     ),
     *_vars(
-        "Streaming jobs (bronze and silver; `f1 stream start`)",
+        "Streaming jobs (the lake query: Kafka -> bronze, silver, quarantine; `f1 stream start`)",
         (
             "STREAM_QUERIES",
-            "bronze,silver",
+            "lake",
             query_list,
-            "Which queries `f1 stream start` runs in one Spark application (both by default: on 2 cores one "
-            "JVM running two queries beats two JVMs).",
+            "Which queries `f1 stream start` runs in one Spark application.",
         ),
         (
             "STREAM_TRIGGER_SECONDS",
@@ -323,25 +321,7 @@ VARIABLES: list[Variable] = [
             "STREAM_MAX_OFFSETS_PER_TRIGGER",
             "500000",
             positive_int,
-            "Bronze: most Kafka records one micro-batch takes (maxOffsetsPerTrigger).",
-        ),
-        (
-            "SILVER_MAX_FILES_PER_TRIGGER",
-            "400",
-            positive_int,
-            "Silver: most bronze files one micro-batch takes (the Delta source's maxFilesPerTrigger).",
-        ),
-        (
-            "SILVER_MAX_BYTES_PER_TRIGGER",
-            "64m",
-            byte_size,
-            "Silver: about how many bytes of bronze files one micro-batch takes (maxBytesPerTrigger).",
-        ),
-        (
-            "SILVER_DEDUP_HORIZON_MINUTES",
-            "30",
-            positive_int,
-            "How long the state store remembers an event_id; older repeats are checked against the tables.",
+            "Most Kafka records one micro-batch of the lake query takes (maxOffsetsPerTrigger).",
         ),
         (
             "SILVER_ALLOWED_LATENESS_SECONDS",
