@@ -1,8 +1,9 @@
--- silver.<event_type>: validated, deduplicated, flattened events with their session context.
+-- silver.telemetry_enriched: validated, deduplicated events with their session context, every event type;
+-- silver.<event_type>: a view of one type's rows, its payload flattened to columns.
 -- Generated from proto/ by `f1 contracts generate` (streaming/contracts/tables.py).
 -- Do not edit: change the contract and regenerate.
 -- Enum columns hold the value's short name (TIRE_COMPOUND_SOFT is stored as SOFT).
-CREATE TABLE IF NOT EXISTS silver.position (
+CREATE TABLE IF NOT EXISTS silver.telemetry_enriched (
   event_id STRING NOT NULL COMMENT 'UUID of the event, unique in the table',
   session_id STRING NOT NULL COMMENT 'key of silver.sessions',
   car_number INT NOT NULL,
@@ -10,14 +11,13 @@ CREATE TABLE IF NOT EXISTS silver.position (
   event_time_unix_ns BIGINT NOT NULL COMMENT 'the same, in nanoseconds as sent',
   producer_time_unix_ns BIGINT,
   sequence BIGINT NOT NULL COMMENT 'per car, +1 per event',
-  x_m DOUBLE NOT NULL,
-  y_m DOUBLE NOT NULL,
-  z_m DOUBLE NOT NULL,
-  lap_number INT NOT NULL,
-  lap_distance_m DOUBLE NOT NULL,
-  track_status STRING NOT NULL,
-  race_position INT NOT NULL,
-  in_pit_lane BOOLEAN NOT NULL,
+  event_type STRING NOT NULL COMMENT 'which payload column holds the event: position, dynamics, ...',
+  position STRUCT<x_m: DOUBLE, y_m: DOUBLE, z_m: DOUBLE, lap_number: INT, lap_distance_m: DOUBLE, track_status: STRING, race_position: INT, in_pit_lane: BOOLEAN> COMMENT 'the payload when event_type = position (null otherwise)',
+  dynamics STRUCT<speed_kmh: DOUBLE, throttle_pct: DOUBLE, brake_pct: DOUBLE, gear: INT, engine_rpm: DOUBLE, steering_angle_deg: DOUBLE, lateral_g: DOUBLE, longitudinal_g: DOUBLE> COMMENT 'the payload when event_type = dynamics (null otherwise)',
+  power_unit STRUCT<ice_rpm: DOUBLE, mgu_k_power_kw: DOUBLE, mgu_h_power_kw: DOUBLE, ers_store_energy_kj: DOUBLE, ers_deploy_mode: STRING, fuel_remaining_kg: DOUBLE, oil_temp_c: DOUBLE, water_temp_c: DOUBLE> COMMENT 'the payload when event_type = power_unit (null otherwise)',
+  tire STRUCT<corner: STRING, compound: STRING, surface_temp_c: DOUBLE, inner_temp_c: DOUBLE, pressure_kpa: DOUBLE, wear_pct: DOUBLE, age_laps: INT> COMMENT 'the payload when event_type = tire (null otherwise)',
+  aerodynamics STRUCT<drs_state: STRING, front_wing_angle_deg: DOUBLE, rear_wing_angle_deg: DOUBLE, downforce_n: DOUBLE, drag_n: DOUBLE> COMMENT 'the payload when event_type = aerodynamics (null otherwise)',
+  system STRUCT<kind: STRING, flag: STRING, fault_code: STRING, message: STRING, engine_mode: INT, pit_stop_duration_s: DOUBLE, new_compound: STRING, lap_number: INT> COMMENT 'the payload when event_type = system (null otherwise)',
   circuit STRING COMMENT 'from the session metadata',
   session_type STRING COMMENT 'RACE, QUALIFYING, ...',
   driver_code STRING COMMENT 'three letters, from the entry list',
@@ -29,205 +29,190 @@ CREATE TABLE IF NOT EXISTS silver.position (
   kafka_offset BIGINT NOT NULL,
   ingested_at TIMESTAMP NOT NULL COMMENT 'when bronze landed it',
   validated_at TIMESTAMP NOT NULL COMMENT 'when silver accepted it',
-  session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
+  session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a clustering column'
 )
 USING delta
 CLUSTER BY (session_date, car_number)
-LOCATION '${DELTA_STORAGE_PATH}/silver/position'
+LOCATION '${DELTA_STORAGE_PATH}/silver/telemetry_enriched'
 TBLPROPERTIES (
   'delta.appendOnly' = 'true',
   'delta.autoOptimize.optimizeWrite' = 'false',
   'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
+  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,event_type,validated_at'
 );
 
-CREATE TABLE IF NOT EXISTS silver.dynamics (
-  event_id STRING NOT NULL COMMENT 'UUID of the event, unique in the table',
-  session_id STRING NOT NULL COMMENT 'key of silver.sessions',
-  car_number INT NOT NULL,
-  event_time TIMESTAMP NOT NULL COMMENT 'when the car measured it (UTC, microseconds)',
-  event_time_unix_ns BIGINT NOT NULL COMMENT 'the same, in nanoseconds as sent',
-  producer_time_unix_ns BIGINT,
-  sequence BIGINT NOT NULL COMMENT 'per car, +1 per event',
-  speed_kmh DOUBLE NOT NULL,
-  throttle_pct DOUBLE NOT NULL,
-  brake_pct DOUBLE NOT NULL,
-  gear INT NOT NULL,
-  engine_rpm DOUBLE NOT NULL,
-  steering_angle_deg DOUBLE NOT NULL,
-  lateral_g DOUBLE NOT NULL,
-  longitudinal_g DOUBLE NOT NULL,
-  circuit STRING COMMENT 'from the session metadata',
-  session_type STRING COMMENT 'RACE, QUALIFYING, ...',
-  driver_code STRING COMMENT 'three letters, from the entry list',
-  driver_name STRING,
-  team STRING,
-  encoding STRING NOT NULL COMMENT 'protobuf or json',
-  kafka_topic STRING NOT NULL,
-  kafka_partition INT NOT NULL,
-  kafka_offset BIGINT NOT NULL,
-  ingested_at TIMESTAMP NOT NULL COMMENT 'when bronze landed it',
-  validated_at TIMESTAMP NOT NULL COMMENT 'when silver accepted it',
-  session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
-)
-USING delta
-CLUSTER BY (session_date, car_number)
-LOCATION '${DELTA_STORAGE_PATH}/silver/dynamics'
-TBLPROPERTIES (
-  'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
-);
+CREATE OR REPLACE VIEW silver.position AS SELECT
+  event_id,
+  session_id,
+  car_number,
+  event_time,
+  event_time_unix_ns,
+  producer_time_unix_ns,
+  sequence,
+  `position`.x_m AS x_m,
+  `position`.y_m AS y_m,
+  `position`.z_m AS z_m,
+  `position`.lap_number AS lap_number,
+  `position`.lap_distance_m AS lap_distance_m,
+  `position`.track_status AS track_status,
+  `position`.race_position AS race_position,
+  `position`.in_pit_lane AS in_pit_lane,
+  circuit,
+  session_type,
+  driver_code,
+  driver_name,
+  team,
+  encoding,
+  kafka_topic,
+  kafka_partition,
+  kafka_offset,
+  ingested_at,
+  validated_at,
+  session_date
+FROM silver.telemetry_enriched WHERE event_type = 'position';
 
-CREATE TABLE IF NOT EXISTS silver.power_unit (
-  event_id STRING NOT NULL COMMENT 'UUID of the event, unique in the table',
-  session_id STRING NOT NULL COMMENT 'key of silver.sessions',
-  car_number INT NOT NULL,
-  event_time TIMESTAMP NOT NULL COMMENT 'when the car measured it (UTC, microseconds)',
-  event_time_unix_ns BIGINT NOT NULL COMMENT 'the same, in nanoseconds as sent',
-  producer_time_unix_ns BIGINT,
-  sequence BIGINT NOT NULL COMMENT 'per car, +1 per event',
-  ice_rpm DOUBLE NOT NULL,
-  mgu_k_power_kw DOUBLE NOT NULL,
-  mgu_h_power_kw DOUBLE NOT NULL,
-  ers_store_energy_kj DOUBLE NOT NULL,
-  ers_deploy_mode STRING NOT NULL,
-  fuel_remaining_kg DOUBLE NOT NULL,
-  oil_temp_c DOUBLE NOT NULL,
-  water_temp_c DOUBLE NOT NULL,
-  circuit STRING COMMENT 'from the session metadata',
-  session_type STRING COMMENT 'RACE, QUALIFYING, ...',
-  driver_code STRING COMMENT 'three letters, from the entry list',
-  driver_name STRING,
-  team STRING,
-  encoding STRING NOT NULL COMMENT 'protobuf or json',
-  kafka_topic STRING NOT NULL,
-  kafka_partition INT NOT NULL,
-  kafka_offset BIGINT NOT NULL,
-  ingested_at TIMESTAMP NOT NULL COMMENT 'when bronze landed it',
-  validated_at TIMESTAMP NOT NULL COMMENT 'when silver accepted it',
-  session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
-)
-USING delta
-CLUSTER BY (session_date, car_number)
-LOCATION '${DELTA_STORAGE_PATH}/silver/power_unit'
-TBLPROPERTIES (
-  'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
-);
+CREATE OR REPLACE VIEW silver.dynamics AS SELECT
+  event_id,
+  session_id,
+  car_number,
+  event_time,
+  event_time_unix_ns,
+  producer_time_unix_ns,
+  sequence,
+  `dynamics`.speed_kmh AS speed_kmh,
+  `dynamics`.throttle_pct AS throttle_pct,
+  `dynamics`.brake_pct AS brake_pct,
+  `dynamics`.gear AS gear,
+  `dynamics`.engine_rpm AS engine_rpm,
+  `dynamics`.steering_angle_deg AS steering_angle_deg,
+  `dynamics`.lateral_g AS lateral_g,
+  `dynamics`.longitudinal_g AS longitudinal_g,
+  circuit,
+  session_type,
+  driver_code,
+  driver_name,
+  team,
+  encoding,
+  kafka_topic,
+  kafka_partition,
+  kafka_offset,
+  ingested_at,
+  validated_at,
+  session_date
+FROM silver.telemetry_enriched WHERE event_type = 'dynamics';
 
-CREATE TABLE IF NOT EXISTS silver.tire (
-  event_id STRING NOT NULL COMMENT 'UUID of the event, unique in the table',
-  session_id STRING NOT NULL COMMENT 'key of silver.sessions',
-  car_number INT NOT NULL,
-  event_time TIMESTAMP NOT NULL COMMENT 'when the car measured it (UTC, microseconds)',
-  event_time_unix_ns BIGINT NOT NULL COMMENT 'the same, in nanoseconds as sent',
-  producer_time_unix_ns BIGINT,
-  sequence BIGINT NOT NULL COMMENT 'per car, +1 per event',
-  corner STRING NOT NULL,
-  compound STRING NOT NULL,
-  surface_temp_c DOUBLE NOT NULL,
-  inner_temp_c DOUBLE NOT NULL,
-  pressure_kpa DOUBLE NOT NULL,
-  wear_pct DOUBLE NOT NULL,
-  age_laps INT NOT NULL,
-  circuit STRING COMMENT 'from the session metadata',
-  session_type STRING COMMENT 'RACE, QUALIFYING, ...',
-  driver_code STRING COMMENT 'three letters, from the entry list',
-  driver_name STRING,
-  team STRING,
-  encoding STRING NOT NULL COMMENT 'protobuf or json',
-  kafka_topic STRING NOT NULL,
-  kafka_partition INT NOT NULL,
-  kafka_offset BIGINT NOT NULL,
-  ingested_at TIMESTAMP NOT NULL COMMENT 'when bronze landed it',
-  validated_at TIMESTAMP NOT NULL COMMENT 'when silver accepted it',
-  session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
-)
-USING delta
-CLUSTER BY (session_date, car_number)
-LOCATION '${DELTA_STORAGE_PATH}/silver/tire'
-TBLPROPERTIES (
-  'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
-);
+CREATE OR REPLACE VIEW silver.power_unit AS SELECT
+  event_id,
+  session_id,
+  car_number,
+  event_time,
+  event_time_unix_ns,
+  producer_time_unix_ns,
+  sequence,
+  `power_unit`.ice_rpm AS ice_rpm,
+  `power_unit`.mgu_k_power_kw AS mgu_k_power_kw,
+  `power_unit`.mgu_h_power_kw AS mgu_h_power_kw,
+  `power_unit`.ers_store_energy_kj AS ers_store_energy_kj,
+  `power_unit`.ers_deploy_mode AS ers_deploy_mode,
+  `power_unit`.fuel_remaining_kg AS fuel_remaining_kg,
+  `power_unit`.oil_temp_c AS oil_temp_c,
+  `power_unit`.water_temp_c AS water_temp_c,
+  circuit,
+  session_type,
+  driver_code,
+  driver_name,
+  team,
+  encoding,
+  kafka_topic,
+  kafka_partition,
+  kafka_offset,
+  ingested_at,
+  validated_at,
+  session_date
+FROM silver.telemetry_enriched WHERE event_type = 'power_unit';
 
-CREATE TABLE IF NOT EXISTS silver.aerodynamics (
-  event_id STRING NOT NULL COMMENT 'UUID of the event, unique in the table',
-  session_id STRING NOT NULL COMMENT 'key of silver.sessions',
-  car_number INT NOT NULL,
-  event_time TIMESTAMP NOT NULL COMMENT 'when the car measured it (UTC, microseconds)',
-  event_time_unix_ns BIGINT NOT NULL COMMENT 'the same, in nanoseconds as sent',
-  producer_time_unix_ns BIGINT,
-  sequence BIGINT NOT NULL COMMENT 'per car, +1 per event',
-  drs_state STRING NOT NULL,
-  front_wing_angle_deg DOUBLE NOT NULL,
-  rear_wing_angle_deg DOUBLE NOT NULL,
-  downforce_n DOUBLE NOT NULL,
-  drag_n DOUBLE NOT NULL,
-  circuit STRING COMMENT 'from the session metadata',
-  session_type STRING COMMENT 'RACE, QUALIFYING, ...',
-  driver_code STRING COMMENT 'three letters, from the entry list',
-  driver_name STRING,
-  team STRING,
-  encoding STRING NOT NULL COMMENT 'protobuf or json',
-  kafka_topic STRING NOT NULL,
-  kafka_partition INT NOT NULL,
-  kafka_offset BIGINT NOT NULL,
-  ingested_at TIMESTAMP NOT NULL COMMENT 'when bronze landed it',
-  validated_at TIMESTAMP NOT NULL COMMENT 'when silver accepted it',
-  session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
-)
-USING delta
-CLUSTER BY (session_date, car_number)
-LOCATION '${DELTA_STORAGE_PATH}/silver/aerodynamics'
-TBLPROPERTIES (
-  'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
-);
+CREATE OR REPLACE VIEW silver.tire AS SELECT
+  event_id,
+  session_id,
+  car_number,
+  event_time,
+  event_time_unix_ns,
+  producer_time_unix_ns,
+  sequence,
+  `tire`.corner AS corner,
+  `tire`.compound AS compound,
+  `tire`.surface_temp_c AS surface_temp_c,
+  `tire`.inner_temp_c AS inner_temp_c,
+  `tire`.pressure_kpa AS pressure_kpa,
+  `tire`.wear_pct AS wear_pct,
+  `tire`.age_laps AS age_laps,
+  circuit,
+  session_type,
+  driver_code,
+  driver_name,
+  team,
+  encoding,
+  kafka_topic,
+  kafka_partition,
+  kafka_offset,
+  ingested_at,
+  validated_at,
+  session_date
+FROM silver.telemetry_enriched WHERE event_type = 'tire';
 
-CREATE TABLE IF NOT EXISTS silver.system (
-  event_id STRING NOT NULL COMMENT 'UUID of the event, unique in the table',
-  session_id STRING NOT NULL COMMENT 'key of silver.sessions',
-  car_number INT NOT NULL,
-  event_time TIMESTAMP NOT NULL COMMENT 'when the car measured it (UTC, microseconds)',
-  event_time_unix_ns BIGINT NOT NULL COMMENT 'the same, in nanoseconds as sent',
-  producer_time_unix_ns BIGINT,
-  sequence BIGINT NOT NULL COMMENT 'per car, +1 per event',
-  kind STRING NOT NULL,
-  flag STRING,
-  fault_code STRING,
-  message STRING,
-  engine_mode INT,
-  pit_stop_duration_s DOUBLE,
-  new_compound STRING,
-  lap_number INT NOT NULL,
-  circuit STRING COMMENT 'from the session metadata',
-  session_type STRING COMMENT 'RACE, QUALIFYING, ...',
-  driver_code STRING COMMENT 'three letters, from the entry list',
-  driver_name STRING,
-  team STRING,
-  encoding STRING NOT NULL COMMENT 'protobuf or json',
-  kafka_topic STRING NOT NULL,
-  kafka_partition INT NOT NULL,
-  kafka_offset BIGINT NOT NULL,
-  ingested_at TIMESTAMP NOT NULL COMMENT 'when bronze landed it',
-  validated_at TIMESTAMP NOT NULL COMMENT 'when silver accepted it',
-  session_date DATE NOT NULL COMMENT 'the session''s date (UTC), a partition column'
-)
-USING delta
-CLUSTER BY (session_date, car_number)
-LOCATION '${DELTA_STORAGE_PATH}/silver/system'
-TBLPROPERTIES (
-  'delta.appendOnly' = 'true',
-  'delta.autoOptimize.optimizeWrite' = 'false',
-  'delta.checkpointInterval' = '50',
-  'delta.dataSkippingStatsColumns' = 'session_date,car_number,session_id,event_time,sequence,validated_at'
-);
+CREATE OR REPLACE VIEW silver.aerodynamics AS SELECT
+  event_id,
+  session_id,
+  car_number,
+  event_time,
+  event_time_unix_ns,
+  producer_time_unix_ns,
+  sequence,
+  `aerodynamics`.drs_state AS drs_state,
+  `aerodynamics`.front_wing_angle_deg AS front_wing_angle_deg,
+  `aerodynamics`.rear_wing_angle_deg AS rear_wing_angle_deg,
+  `aerodynamics`.downforce_n AS downforce_n,
+  `aerodynamics`.drag_n AS drag_n,
+  circuit,
+  session_type,
+  driver_code,
+  driver_name,
+  team,
+  encoding,
+  kafka_topic,
+  kafka_partition,
+  kafka_offset,
+  ingested_at,
+  validated_at,
+  session_date
+FROM silver.telemetry_enriched WHERE event_type = 'aerodynamics';
+
+CREATE OR REPLACE VIEW silver.system AS SELECT
+  event_id,
+  session_id,
+  car_number,
+  event_time,
+  event_time_unix_ns,
+  producer_time_unix_ns,
+  sequence,
+  `system`.kind AS kind,
+  `system`.flag AS flag,
+  `system`.fault_code AS fault_code,
+  `system`.message AS message,
+  `system`.engine_mode AS engine_mode,
+  `system`.pit_stop_duration_s AS pit_stop_duration_s,
+  `system`.new_compound AS new_compound,
+  `system`.lap_number AS lap_number,
+  circuit,
+  session_type,
+  driver_code,
+  driver_name,
+  team,
+  encoding,
+  kafka_topic,
+  kafka_partition,
+  kafka_offset,
+  ingested_at,
+  validated_at,
+  session_date
+FROM silver.telemetry_enriched WHERE event_type = 'system';

@@ -14,6 +14,8 @@ from pyspark.sql import functions as F
 
 from streaming.clients.dbt import run_dbt
 from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import SILVER_TABLE, from_view_select
+from streaming.jobs import silver
 from streaming.simulator.faults import FaultRates
 from streaming.simulator.race import RaceConfig
 from tests.helpers import RaceLanding
@@ -90,6 +92,9 @@ COPY_COLUMNS = {"session_id", "max_validated_at"}
 
 
 def _append(spark, table: str, frame) -> None:
+    event_type = table.split(".")[1]
+    if table == silver.table_name(event_type) and event_type in EVENT_TYPES:  # a view: the table under it
+        frame, table = frame.selectExpr(*from_view_select(event_type)), SILVER_TABLE
     frame.select(*spark.table(table).columns).writeTo(table).append()
 
 

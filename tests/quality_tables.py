@@ -20,6 +20,7 @@ from pyspark.sql import types as T
 from expectations import bronze, silver
 from streaming.clients.catalog import SQL_DIR, render_sql
 from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import SILVER_TABLE, from_view_select
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 RECENT = NOW - dt.timedelta(minutes=1)  # inside the default 15-minute window
@@ -61,19 +62,30 @@ class Database:
         spark.sql(f"CREATE DATABASE {name} LOCATION '{self.root}'")
 
     def create_from_ddl(self, *tables: str) -> None:
-        """Create bronze.telemetry, silver.<t>, ... from sql/ as <this database>.<t>."""
+        """Create bronze.telemetry, silver.<t>, ... from sql/ as <this database>.<t>; a silver view with
+        the silver table it reads."""
         settings = SimpleNamespace(delta_storage_path=f"{self.root}/ddl")
-        statements = []
+        wanted = set(tables) | (
+            {SILVER_TABLE} if any(t.split(".")[1] in EVENT_TYPES for t in tables) else set()
+        )
+        statements, views = [], []
         for path in sorted(SQL_DIR.glob("*.sql")):
             for statement in render_sql(settings, path.read_text()):
-                match = re.match(r"CREATE TABLE IF NOT EXISTS (\w+\.(\w+))", statement)
-                if match and match.group(1) in tables:
-                    statements.append(statement.replace(match.group(1), f"{self.name}.{match.group(2)}", 1))
+                match = re.match(r"CREATE (?:TABLE IF NOT EXISTS|OR REPLACE VIEW) (\w+\.(\w+))", statement)
+                if match and match.group(1) in wanted:
+                    renamed = statement.replace(match.group(1), f"{self.name}.{match.group(2)}", 1)
+                    renamed = renamed.replace(
+                        f"FROM {SILVER_TABLE}", f"FROM {self.name}.{SILVER_TABLE.split('.')[1]}"
+                    )
+                    (views if "VIEW" in statement.split("(")[0] else statements).append(renamed)
         parallel(self.spark.sql, statements)
+        parallel(self.spark.sql, views)
 
     def append(self, table: str, rows: list, schema: T.StructType | None = None) -> None:
         schema = schema or self.schema(table)
         frame = self.spark.createDataFrame(rows, schema=schema)
+        if table in EVENT_TYPES:  # a view's rows go to the silver table under it
+            frame, table = frame.selectExpr(*from_view_select(table)), SILVER_TABLE.split(".")[1]
         frame.write.format("delta").mode("append").saveAsTable(f"{self.name}.{table}")
 
     def schema(self, table: str) -> T.StructType:

@@ -35,12 +35,12 @@ def test_tables_are_delta_assets_with_lineage_and_freshness():
         topic_asset_key(topics.RAW_PROTOBUF),
         topic_asset_key(topics.RAW_JSON),
     }
-    assert graph.get(table_asset_key("silver.position")).parent_keys == {
-        bronze,
-        table_asset_key("silver.sessions"),
-    }
+    silver = table_asset_key("silver.telemetry_enriched")
+    assert graph.get(silver).parent_keys == {bronze, table_asset_key("silver.sessions")}
+    assert graph.get(table_asset_key("silver.position")).parent_keys == {silver}  # a view of it
+    assert graph.get(table_asset_key("silver.position")).freshness_policy is not None
     assert bronze in graph.get(topic_asset_key(topics.DLQ)).parent_keys
-    assert table_asset_key("silver.tire") in graph.get(topic_asset_key(topics.ENRICHED)).parent_keys
+    assert silver in graph.get(topic_asset_key(topics.ENRICHED)).parent_keys
 
 
 def test_stream_jobs_sensors_and_schedule_are_defined():

@@ -272,12 +272,12 @@ def test_rerun_and_replay_add_nothing_to_silver(platform_settings, spark, race):
 def test_maintenance_compacts_small_files_and_keeps_every_row(spark, race):
     from streaming.jobs.maintenance import maintain
 
-    table = silver.table_name("power_unit")
+    table = silver.SILVER_TABLE
     rows_before = spark.table(table).count()
     files_before = spark.sql(f"DESCRIBE DETAIL {table}").first().numFiles
     [result] = maintain(spark, [table])
     detail = spark.sql(f"DESCRIBE DETAIL {table}").first()
-    assert result.files_removed > result.files_added >= 1  # micro-batches left several files per car
+    assert result.files_removed > result.files_added >= 1  # micro-batches left a file each
     assert detail.numFiles == files_before - result.files_removed + result.files_added
     assert spark.table(table).count() == rows_before
     last = spark.sql(f"DESCRIBE HISTORY {table} LIMIT 3").collect()

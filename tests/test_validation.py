@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import pytest
 
 from streaming.clients.catalog import create_databases
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.contracts.tables import EVENTS_DDL_PATH, render_event_tables_ddl, table_columns
+from streaming.contracts.tables import EVENTS_DDL_PATH, render_event_tables_ddl, table_columns, view_select
 from streaming.jobs import silver
 from streaming.jobs.validation import REASONS, SchemaIds, validate
 
@@ -226,21 +227,33 @@ def test_first_failing_rule_wins_and_optional_fields_may_be_absent(spark):
     assert [r for r, _ in reasons_of(spark, [both, minimal, tolerated])] == ["out_of_range", None, None]
 
 
-def test_silver_rows_are_flat_enriched_and_match_the_table(spark, platform_settings):
+def test_silver_rows_are_enriched_match_the_table_and_read_flat_through_the_views(spark, platform_settings):
     create_databases(platform_settings)
     validated = validate(spark.createDataFrame([event(t) for t in EVENT_TYPES], schema=COLUMNS), [SCHEMA_ID])
     now = dt.datetime(2026, 8, 29, 12, tzinfo=dt.UTC)
-    for event_type in EVENT_TYPES:
-        rows = silver.silver_rows(validated, event_type, now)
-        table = spark.table(silver.table_name(event_type))
-        assert [(f.name, f.dataType) for f in rows.schema] == [(f.name, f.dataType) for f in table.schema]
-        [row] = rows.collect()
+    rows = silver.silver_rows(validated, now)
+    table = spark.table(silver.SILVER_TABLE)
+    assert [(f.name, f.dataType) for f in rows.schema] == [(f.name, f.dataType) for f in table.schema]
+    landed = {row.event_type: row for row in rows.collect()}
+    assert set(landed) == set(EVENT_TYPES)
+    for event_type, row in landed.items():
         assert row.driver_code == "LEC" and row.team == "Ferrari" and row.circuit.startswith("Autodromo")
         assert row.session_date == dt.date(2026, 8, 29)  # the session's date, not the event's
-    tire = silver.silver_rows(validated, "tire", now).first()
+        # the payload in its own type's struct column, every other type's null
+        assert [t for t in EVENT_TYPES if row[t] is not None] == [event_type]
+    tire, system = landed["tire"].tire, landed["system"].system
     assert (tire.corner, tire.compound, tire.age_laps) == ("FRONT_LEFT", "SOFT", 3)  # enum prefixes stripped
-    system = silver.silver_rows(validated, "system", now).first()
     assert system.kind == "PIT_STOP" and system.flag is None and system.pit_stop_duration_s == 2.4
+    # each view flattens its type's rows to the columns the contract generates, nothing else
+    view = f"silver_rows_{uuid.uuid4().hex[:8]}"
+    rows.createOrReplaceTempView(view)
+    for event_type in EVENT_TYPES:
+        select = ", ".join(view_select(event_type))
+        flat = spark.sql(f"SELECT {select} FROM {view} WHERE event_type = '{event_type}'")
+        assert flat.columns == [name for name, *_ in table_columns(event_type)]
+        real_view = spark.table(silver.table_name(event_type))
+        assert [(f.name, f.dataType) for f in flat.schema] == [(f.name, f.dataType) for f in real_view.schema]
+        assert flat.count() == 1
 
 
 def test_quarantine_rows_keep_the_original_record(spark, platform_settings):
@@ -302,7 +315,15 @@ def test_the_lookup_finds_exactly_the_rows_of_its_sessions_and_seconds(spark):
     assert {r.name for r in frame.where(where).collect()} == {"same second", "next interval"}
     # a row's bucket is the second of its event time; none for an event time silver never accepts
     buckets = spark.createDataFrame(
-        [("e", base * s_ + s_ // 4), ("e", -(2**63)), ("", base * s_)],
-        "event_id STRING, event_time_unix_ns BIGINT",
-    ).select(silver.lookup_bucket().alias("bucket"))
-    assert [r.bucket for r in buckets.collect()] == [base, None, None]
+        [
+            ("e", "a", base * s_ + s_ // 4),
+            ("e", "a", -(2**63)),
+            ("", "a", base * s_),
+            ("e", "", base * s_),
+            ("e", None, base * s_),
+        ],
+        "event_id STRING, session_id STRING, event_time_unix_ns BIGINT",
+    ).select(silver.lookup_bucket().alias("bucket"), silver.looked_up_by_id().alias("by_id"))
+    assert [r.bucket for r in buckets.collect()] == [base, None, None, None, None]
+    # an event id no session and second can find is looked up by the id alone (in the quarantine)
+    assert [r.by_id for r in buckets.collect()] == [False, True, False, True, True]

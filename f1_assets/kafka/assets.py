@@ -10,7 +10,6 @@ import dagster as dg
 
 from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming.contracts import topics
-from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import bronze, silver
 
 _DESCRIPTIONS = {
@@ -21,7 +20,7 @@ _DESCRIPTIONS = {
     topics.DLQ: "Records that could not be decoded at all, kept for replay.",
 }
 _WRITTEN_FROM = {
-    topics.ENRICHED: [table_asset_key(silver.table_name(t)) for t in EVENT_TYPES],
+    topics.ENRICHED: [table_asset_key(silver.SILVER_TABLE)],
     topics.DLQ: [table_asset_key(bronze.TABLE)],
 }
 

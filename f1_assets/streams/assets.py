@@ -14,7 +14,7 @@ from f1_assets.keys import table_asset_key, topic_asset_key
 from streaming.contracts import topics
 from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import bronze, lake, sessions, silver
-from streaming.jobs.progress import tables_written_by
+from streaming.jobs.progress import reported_by
 
 # While a session is live the streams report every STREAM_REPORT_SECONDS (30 s by default).
 STREAM_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -25,12 +25,15 @@ STREAM_FRESHNESS = dg.FreshnessPolicy.time_window(
 BRONZE = table_asset_key(bronze.TABLE)
 SESSIONS = table_asset_key(sessions.TABLE)
 QUARANTINE = table_asset_key(silver.QUARANTINE_TABLE)
+SILVER = table_asset_key(silver.SILVER_TABLE)
 SILVER_EVENTS = {event_type: table_asset_key(silver.table_name(event_type)) for event_type in EVENT_TYPES}
 
 _DESCRIPTIONS = {
     BRONZE: "Every raw record from Kafka as it arrived, decoded where possible; append-only.",
     SESSIONS: "Session metadata (circuit, type, entry list), latest per session, from the f1.sessions topic.",
     QUARANTINE: "Records that failed validation, each with its reason code and a readable detail.",
+    SILVER: "Validated, deduplicated events of every type with their session context, each type's payload "
+    "in its own struct column; one commit per micro-batch. Clustered by session date and car.",
 }
 
 
@@ -55,10 +58,14 @@ def stream_table_specs() -> list[dg.AssetSpec]:
     specs = [_spec(BRONZE, stream, raw_topics, _DESCRIPTIONS[BRONZE])]
     specs.append(_spec(SESSIONS, stream, [topic_asset_key(topics.SESSIONS)], _DESCRIPTIONS[SESSIONS]))
     specs.append(_spec(QUARANTINE, stream, [BRONZE, SESSIONS], _DESCRIPTIONS[QUARANTINE]))
+    specs.append(_spec(SILVER, stream, [BRONZE, SESSIONS], _DESCRIPTIONS[SILVER]))
     for event_type, key in SILVER_EVENTS.items():
-        description = f"Validated, deduplicated {event_type} events, flattened, with their session context."
-        specs.append(_spec(key, stream, [BRONZE, SESSIONS], description))
-    assert {".".join(s.key.path) for s in specs} == set(tables_written_by(stream)), (
+        description = (
+            f"A view of the silver table's {event_type} events, the payload flattened to columns, with their "
+            "session context."
+        )
+        specs.append(_spec(key, stream, [SILVER], description))
+    assert {".".join(s.key.path) for s in specs} == set(reported_by(stream)), (
         "the table assets and the tables the streams write disagree"
     )
     return specs

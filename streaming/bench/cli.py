@@ -38,6 +38,10 @@ _UNITS = {
     "max event-to-silver latency": "ms",
     "p99 event-to-silver latency, second half of the run": "ms",
     "lake batch time at nominal rate, median": "s",
+    "delta commits per batch at nominal rate": "commits",
+    "delta files per batch at nominal rate": "files",
+    "stream cpu at nominal rate": "cores",
+    "stream peak rss at nominal rate": "MiB",
     "silver stage time at nominal rate, median": "s",
     "silver rows per batch at nominal rate, median": "rows",
     "simulator produce throughput": "MB/s",
@@ -54,8 +58,10 @@ def _unit(name: str) -> str | None:
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
         unit = _unit(name)
-        if unit in ("laps", "commits"):
+        if unit == "laps" or (unit == "commits" and "per batch" not in name):
             print(f"{name}: {value:.0f} {unit}")
+        elif unit in ("commits", "files", "cores"):
+            print(f"{name}: {value:.2f} {unit}")
         elif "share" in name:
             print(f"{name}: {value:.0%}")
         elif name.endswith("micro-batches"):
@@ -90,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         "--latency-seconds", type=int, default=180, help="seconds at the nominal rate (pipeline benchmark)"
     )
     parser.add_argument(
+        "--trigger-seconds",
+        type=float,
+        default=None,
+        help="the lake query's trigger interval in the latency runs (STREAM_TRIGGER_SECONDS; 0: none)",
+    )
+    parser.add_argument(
         "--floor-seconds",
         type=int,
         default=120,
@@ -120,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             from streaming.bench.pipeline import FLOOR_CARS, run_latency, run_throughput
 
             measured(run_throughput(settings, args.pipeline_events))
-            measured(run_latency(settings, args.latency_seconds))
-            measured(run_latency(settings, args.floor_seconds, cars=FLOOR_CARS))
+            trigger = args.trigger_seconds
+            measured(run_latency(settings, args.latency_seconds, trigger_seconds=trigger))
+            measured(run_latency(settings, args.floor_seconds, cars=FLOOR_CARS, trigger_seconds=trigger))
         if args.which in ("all", "gold"):
             from streaming.bench.gold import print_figures, run_gold_benchmark
 

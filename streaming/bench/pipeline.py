@@ -8,18 +8,21 @@
    the most any Spark query of the topic can do on this machine, and the same read with bronze's
    decoding (nothing written), the most any pipeline that decodes the records can do.
 2. Latency: the simulator streams 50 cars at the nominal rate (real time) while the lake query runs
-   continuously with the configured trigger; each accepted event's latency is the time from its event
-   time to the commit of the silver batch that landed it. Printed: p50, p99 and max. Then the same with
+   continuously with the configured trigger (or `--trigger-seconds`). Measured from outside the pipeline:
+   a reader polls the silver table's Delta log (`streaming.bench.visibility`), and each accepted event's
+   latency is the time the commit holding it was first seen minus its event time. Printed: p50, p99 and
+   max; the Delta commits and files each batch makes (bronze, silver, quarantine); the stream's CPU
+   (cores: CPU seconds per second of this process and its Spark JVM) and peak RSS. Then the same with
    two cars (110 events/s): micro-batches with next to no rows, i.e. the floor that the query's fixed
    cost per batch sets, whatever the rate.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -43,13 +46,9 @@ def _prepare(s: Settings):
 def _silver_rows(spark, session_id: str) -> int:
     from pyspark.sql import functions as F
 
-    from streaming.contracts.event_types import EVENT_TYPES
     from streaming.jobs import silver
 
-    return sum(
-        spark.table(silver.table_name(t)).where(F.col("session_id") == session_id).count()
-        for t in EVENT_TYPES
-    )
+    return spark.table(silver.SILVER_TABLE).where(F.col("session_id") == session_id).count()
 
 
 def _time_shares(outcomes: list, total_s: float, label: str) -> dict[str, float]:
@@ -132,12 +131,60 @@ NOMINAL_CARS = 50
 FLOOR_CARS = 2  # 110 events/s: batches with next to no rows
 
 
-def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str, float]:
-    from pyspark.sql import functions as F
+class ProcessSampler:
+    """CPU seconds and resident memory of this process and its children (the Spark driver's JVM), sampled
+    in a thread; the simulator, a producer, is left out by its pid."""
 
+    def __init__(self, exclude: set[int], interval_s: float = 1.0):
+        import psutil
+
+        self._root, self._exclude, self._interval = psutil.Process(), exclude, interval_s
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="f1-process-sampler", daemon=True)
+
+    def _processes(self) -> list:
+        return [p for p in [self._root, *self._root.children(recursive=True)] if p.pid not in self._exclude]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self._processes():
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except Exception:  # a child that ended in between
+                continue
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            rss = 0
+            for process in self._processes():
+                try:
+                    rss += process.memory_info().rss
+                except Exception:
+                    continue
+            self.peak_rss = max(self.peak_rss, rss)
+
+    def start(self) -> ProcessSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def run_latency(
+    s: Settings, seconds: int, cars: int = NOMINAL_CARS, trigger_seconds: float | None = None
+) -> dict[str, float]:
+    """The lake query at `cars` cars in real time for `seconds`, measured from outside: a reader polling
+    the silver table's Delta log sees each event (`streaming.bench.visibility`). `trigger_seconds`: the
+    query's trigger interval (None: STREAM_TRIGGER_SECONDS; 0: none, a batch as soon as the last ends)."""
+    from streaming.bench.visibility import LogWatcher, quantile
+    from streaming.clients.delta_read import local_table_path
     from streaming.clients.spark import get_spark
-    from streaming.contracts.event_types import EVENT_TYPES
-    from streaming.jobs import lake, silver
+    from streaming.jobs import bronze, lake, silver
 
     _prepare(s)
     spark = get_spark(s, "f1-bench-latency")
@@ -145,8 +192,18 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
     outcomes: list[silver.BatchOutcome] = []
     # from the latest offsets: steady state, not the throughput run's backlog
     query = lake.start(
-        spark, s, app_id=f"latency-lake-{run}", on_outcome=outcomes.append, starting_offsets="latest"
+        spark,
+        s,
+        app_id=f"latency-lake-{run}",
+        on_outcome=outcomes.append,
+        starting_offsets="latest",
+        trigger_seconds=trigger_seconds,
     )
+    tables = [bronze.TABLE, silver.SILVER_TABLE, silver.QUARANTINE_TABLE]
+    started_ns = time.time_ns()
+    watcher = LogWatcher(
+        {t: local_table_path(s, t) for t in tables}, silver.SILVER_TABLE, since_ns=started_ns
+    ).start()
     simulator = subprocess.Popen(
         [sys.executable, "-m", "streaming.cli", "simulate", "--speed", "1", "--cars", str(cars), "--quiet"],
         cwd=PROJECT_ROOT,
@@ -154,51 +211,44 @@ def run_latency(s: Settings, seconds: int, cars: int = NOMINAL_CARS) -> dict[str
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    started = dt.datetime.now(dt.UTC)
+    sampler = ProcessSampler(exclude={simulator.pid}).start()
+    cpu_before, clock = sampler.cpu_seconds(), time.monotonic()
     try:
         time.sleep(seconds)
     finally:
+        cpu = sampler.cpu_seconds() - cpu_before
+        elapsed = time.monotonic() - clock
+        sampler.stop()
         simulator.terminate()
         simulator.wait(60)
         # the micro-batches with rows (the last 100 Spark keeps): how long one takes at this rate
-        lake_batches = [
-            p["durationMs"]["triggerExecution"] / 1000 for p in query.recentProgress if p["numInputRows"]
-        ]
+        progress = query.recentProgress
+        lake_batches = [p["durationMs"]["triggerExecution"] / 1000 for p in progress if p["numInputRows"]]
+        batches_run = max(1, len(outcomes))  # every batch with rows since the start
+        time.sleep(2)  # the last commits' first sight
+        watcher.stop()
         query.stop()
-    # each accepted event: from its event time to the commit of the silver batch that landed it
-    commits = spark.createDataFrame(
-        [(o.validated_at, o.committed_ns) for o in outcomes if o.valid_total],
-        "validated_at TIMESTAMP, committed_ns BIGINT",
-    )
-    latencies = None
-    for event_type in EVENT_TYPES:
-        part = (
-            spark.table(silver.table_name(event_type))
-            .where((F.col("validated_at") >= F.lit(started)) & (F.col("event_time") >= F.lit(started)))
-            .join(F.broadcast(commits), "validated_at")
-            .select(
-                F.col("event_time_unix_ns").alias("event_ns"),
-                ((F.col("committed_ns") - F.col("event_time_unix_ns")) / 1e6).alias("latency_ms"),
-            )
-        )
-        latencies = part if latencies is None else latencies.unionByName(part)
-    p50, p99 = latencies.approxQuantile("latency_ms", [0.5, 0.99], 0.001)
-    stats = latencies.agg(F.count(F.lit(1)).alias("n"), F.max("latency_ms").alias("worst")).first()
-    # The first minute includes the queries' cold start; the second half of the run is the steady state.
-    second_half_ns = (started.timestamp() + seconds / 2) * 1e9
-    (steady_p99,) = latencies.where(F.col("event_ns") >= F.lit(second_half_ns)).approxQuantile(
-        "latency_ms", [0.99], 0.001
-    ) or [float("nan")]
+    latencies = watcher.visibility.latencies_ms
+    second_half_ns = started_ns + seconds * 10**9 // 2  # the steady state, after the query's cold start
+    steady = [
+        ms for ms, ns in zip(latencies, watcher.visibility.event_ns, strict=True) if ns >= second_half_ns
+    ]
+    commits = sum(log.data_commits for log in watcher.logs.values())
+    files = sum(log.files for log in watcher.logs.values())
     batches = [o for o in outcomes if o.valid_total]
     batch_seconds = [sum(o.step_seconds.values()) for o in batches]
     at = "at nominal rate" if cars == NOMINAL_CARS else f"with {cars} cars"
     figures = {
-        f"events measured {at}": float(stats.n),
-        "p50 event-to-silver latency": p50,
-        "p99 event-to-silver latency": p99,
-        "max event-to-silver latency": stats.worst,
-        "p99 event-to-silver latency, second half of the run": steady_p99,
+        f"events measured {at}": float(len(latencies)),
+        "p50 event-to-silver latency": quantile(latencies, 0.5),
+        "p99 event-to-silver latency": quantile(latencies, 0.99),
+        "max event-to-silver latency": max(latencies, default=float("nan")),
+        "p99 event-to-silver latency, second half of the run": quantile(steady, 0.99),
         f"lake batch time {at}, median": _median(lake_batches),
+        f"delta commits per batch {at}": commits / batches_run,
+        f"delta files per batch {at}": files / batches_run,
+        f"stream cpu {at}": cpu / elapsed,
+        f"stream peak rss {at}": sampler.peak_rss / 2**20,
         f"silver stage time {at}, median": _median(batch_seconds),
         f"silver rows per batch {at}, median": _median([float(o.input_rows) for o in batches]),
         **_time_shares(batches, sum(batch_seconds) or 1.0, f"silver stage time share {at}"),

@@ -68,7 +68,7 @@ def apply_declared_properties(spark, table: str, declared: dict[str, str]) -> di
 
 
 _COLUMN_LINE = re.compile(
-    r"^\s+(\w+)\s+([A-Z][A-Z0-9_(), ]*?)(\s+NOT NULL)?(?:\s+COMMENT\s+'((?:[^']|'')*)')?,?$"
+    r"^\s+(\w+)\s+([A-Z][A-Z0-9_(), ]*?|STRUCT<[^>]*>)(\s+NOT NULL)?(?:\s+COMMENT\s+'((?:[^']|'')*)')?,?$"
 )
 
 
@@ -86,13 +86,26 @@ def declared_columns(statement: str) -> list[tuple[str, str, bool, str]]:
     return columns
 
 
+def struct_fields(type_: str) -> list[tuple[str, str]]:
+    """(name, type) of the fields of a generated `STRUCT<a: INT, b: DECIMAL(20,0)>` type."""
+    return [
+        tuple(part.split(": ", 1)) for part in type_.removeprefix("STRUCT<").removesuffix(">").split(", ")
+    ]
+
+
 def add_declared_columns(spark, table: str, declared: list[tuple[str, str, bool, str]]) -> list[str]:
     """Add the nullable columns the DDL declares that `table` (made by an earlier release) lacks.
 
     Returns their names. A NOT NULL column cannot be added to rows that exist: a release adds nullable ones.
     """
-    existing = {field.name.lower() for field in spark.table(table).schema.fields}
-    missing = [c for c in declared if c[0].lower() not in existing and c[2]]
+    fields = {field.name.lower(): field for field in spark.table(table).schema.fields}
+    missing = [c for c in declared if c[0].lower() not in fields and c[2]]
+    for name, type_, _, _ in declared:  # a payload field new in a struct column (a contract's new field)
+        if type_.startswith("STRUCT<") and name.lower() in fields:
+            there = {f.name.lower() for f in fields[name.lower()].dataType.fields}
+            for field_name, field_type in struct_fields(type_):
+                if field_name.lower() not in there:
+                    missing.append((f"{name}.{field_name}", field_type, True, ""))
     if missing:
         columns = ", ".join(
             f"{name} {type_}" + (" COMMENT '" + comment.replace("'", "\\'") + "'" if comment else "")
@@ -102,16 +115,51 @@ def add_declared_columns(spark, table: str, declared: list[tuple[str, str, bool,
     return [name for name, *_ in missing]
 
 
+_CREATED_VIEW = re.compile(r"^CREATE OR REPLACE VIEW\s+([\w.]+)", re.I)
+MIGRATED = "migrated from the per-type table {table}"
+
+
+def migrate_to_view(spark, name: str) -> int | None:
+    """Move the rows of an earlier release's per-type silver table `name` into the silver table, so that
+    its view can take the name; returns the rows moved (None: `name` is not such a table).
+
+    Earlier releases kept one table per event type. Its rows are inserted into the silver table in one
+    tagged commit (a retry after a crash finds the tag and does not insert twice), then the table is
+    dropped from the catalog; its files stay where they were (the tables are external).
+    """
+    from streaming.contracts.tables import SILVER_TABLE, from_view_select
+
+    if not spark.catalog.tableExists(name) or spark.catalog.getTable(name).tableType == "VIEW":
+        return None
+    event_type = name.split(".")[1]
+    tag = MIGRATED.format(table=name)
+    done = spark.sql(f"DESCRIBE HISTORY {SILVER_TABLE}").where(f"userMetadata = '{tag}'").count()
+    moved = spark.table(name).count()
+    if not done:
+        spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", tag)
+        try:
+            select = ", ".join(from_view_select(event_type))
+            spark.sql(f"INSERT INTO {SILVER_TABLE} SELECT {select} FROM {name}")
+        finally:
+            spark.conf.unset("spark.databricks.delta.commitInfo.userMetadata")
+    spark.sql(f"DROP TABLE {name}")
+    return moved
+
+
 def create_databases(s: Settings, spark=None) -> tuple[str, ...]:
     """Apply every sql/*.sql file in order: databases first, then tables. Idempotent.
 
     A table that exists already gets the properties and the nullable columns its DDL declares now (a new
-    release may tune them, or add a column).
+    release may tune them, or add a column); a per-type silver table of an earlier release moves into the
+    silver table before its view takes its name (`migrate_to_view`).
     Uses `spark` if given, else this process' SparkSession (made if there is none).
     """
     spark = spark or get_spark(s, "f1-init")
     for path in sorted(SQL_DIR.glob("*.sql")):
         for statement in render_sql(s, path.read_text()):
+            view = _CREATED_VIEW.match(statement)
+            if view is not None:
+                migrate_to_view(spark, view.group(1))
             spark.sql(statement)
             declared = declared_properties(statement)
             if declared is not None:

@@ -1,10 +1,12 @@
-"""The silver tables' columns, derived from the Protobuf contract: one source of truth for parse and DDL.
+"""The silver table's columns, derived from the Protobuf contract: one source of truth for parse and DDL.
 
-Each event type's payload message becomes flat columns of `silver.<event_type>`. This module says, per
-payload field: its Spark type as parsed from the JSON encoding (wide integers, so that an impossible value
-is caught by a range rule instead of turning into a silent null), its type in the table, whether it is
-required, and for enums the prefix that silver strips (`TIRE_COMPOUND_SOFT` is stored as `SOFT`).
-`render_event_tables_ddl()` writes `sql/020_silver_events.sql`; a test fails when the file drifts.
+Every event lands in one table, `silver.telemetry_enriched`, its payload in the struct column named after
+its type; each event type's view, `silver.<event_type>`, flattens that struct to columns. This module
+says, per payload field: its Spark type as parsed from the JSON encoding (wide integers, so that an
+impossible value is caught by a range rule instead of turning into a silent null), its type in the table,
+whether it is required, and for enums the prefix that silver strips (`TIRE_COMPOUND_SOFT` is stored as
+`SOFT`). `render_event_tables_ddl()` writes `sql/020_silver_events.sql` (the table and the views); a test
+fails when the file drifts.
 """
 
 from __future__ import annotations
@@ -120,53 +122,121 @@ LINEAGE_COLUMNS = (
     ("kafka_offset", "BIGINT", False, ""),
     ("ingested_at", "TIMESTAMP", False, "when bronze landed it"),
     ("validated_at", "TIMESTAMP", False, "when silver accepted it"),
-    ("session_date", "DATE", False, "the session's date (UTC), a partition column"),
+    ("session_date", "DATE", False, "the session's date (UTC), a clustering column"),
 )
 
 
 def table_columns(event_type: str, envelope: Descriptor | None = None) -> list[tuple[str, str, bool, str]]:
-    """(name, type, nullable, comment) of every column of silver.<event_type>, in order."""
+    """(name, type, nullable, comment) of every column of the view silver.<event_type>, in order."""
     payload = [(f.name, f.table_type, not f.required, f.doc) for f in payload_fields(event_type, envelope)]
     return [*ENVELOPE_COLUMNS, *payload, *CONTEXT_COLUMNS, *LINEAGE_COLUMNS]
 
 
-def _table_ddl(event_type: str, envelope: Descriptor | None) -> str:
-    lines = []
-    for name, type_, nullable, comment in table_columns(event_type, envelope):
-        line = f"  {name} {type_}{'' if nullable else ' NOT NULL'}"
-        if comment:
-            line += " COMMENT '" + comment.replace("'", "''") + "'"
-        lines.append(line)
-    body = ",\n".join(lines)
+# The one silver table. Every event type's rows land in it, each with its payload in the struct column
+# named after its type (the others null), so that a micro-batch makes one silver commit, not six.
+SILVER_TABLE = "silver.telemetry_enriched"
+EVENT_TYPE_COLUMN = (
+    "event_type",
+    "STRING",
+    False,
+    "which payload column holds the event: position, dynamics, ...",
+)
+
+
+def payload_struct_type(event_type: str, envelope: Descriptor | None = None) -> str:
+    """The Spark SQL type of event_type's payload column in the silver table: its fields as in the view."""
+    fields = ", ".join(f"{f.name}: {f.table_type}" for f in payload_fields(event_type, envelope))
+    return f"STRUCT<{fields}>"
+
+
+def silver_table_columns(envelope: Descriptor | None = None) -> list[tuple[str, str, bool, str]]:
+    """(name, type, nullable, comment) of every column of the silver table, in order."""
+    payloads = [
+        (t, payload_struct_type(t, envelope), True, f"the payload when event_type = {t} (null otherwise)")
+        for t in EVENT_TYPES
+    ]
+    return [*ENVELOPE_COLUMNS, EVENT_TYPE_COLUMN, *payloads, *CONTEXT_COLUMNS, *LINEAGE_COLUMNS]
+
+
+def view_select(event_type: str, envelope: Descriptor | None = None) -> list[str]:
+    """The view's select list over the silver table: its columns in table_columns' order."""
+    payload = {f.name for f in payload_fields(event_type, envelope)}
+    return [
+        f"`{event_type}`.{name} AS {name}" if name in payload else name
+        for name, *_ in table_columns(event_type, envelope)
+    ]
+
+
+def from_view_select(event_type: str) -> list[str]:
+    """The select list that turns rows shaped like the view silver.<event_type> into rows of the silver
+    table (an earlier release's per-type table moving in, or a test's made-up rows)."""
+    payload = ", ".join(f"'{f.name}', {f.name}" for f in payload_fields(event_type))
+    select = []
+    for column, type_, *_ in silver_table_columns():
+        if column == EVENT_TYPE_COLUMN[0]:
+            select.append(f"'{event_type}' AS {column}")
+        elif column == event_type:
+            select.append(f"CAST(named_struct({payload}) AS {type_}) AS `{column}`")
+        elif column in EVENT_TYPES:
+            select.append(f"CAST(NULL AS {type_}) AS `{column}`")
+        else:
+            select.append(column)
+    return select
+
+
+def _column_line(name: str, type_: str, nullable: bool, comment: str) -> str:
+    line = f"  {name} {type_}{'' if nullable else ' NOT NULL'}"
+    if comment:
+        line += " COMMENT '" + comment.replace("'", "''") + "'"
+    return line
+
+
+def _silver_table_ddl(envelope: Descriptor | None) -> str:
+    body = ",\n".join(_column_line(*column) for column in silver_table_columns(envelope))
+    name = SILVER_TABLE.split(".")[1]
     return (
-        f"CREATE TABLE IF NOT EXISTS silver.{event_type} (\n{body}\n)\nUSING delta\n"
-        # Liquid clustering, not partitions: a micro-batch writes one file per table (partitions by car
-        # made ~50 a table, ~350 a batch, and most of a batch's commit time); OPTIMIZE clusters the files
-        # by date and car incrementally, so a one-car query still skips the other cars' files.
+        f"CREATE TABLE IF NOT EXISTS {SILVER_TABLE} (\n{body}\n)\nUSING delta\n"
+        # One table, not one per event type: a micro-batch makes one silver commit (six tables made six,
+        # eight with bronze and the quarantine, and the commits were most of a batch's time).
+        # Liquid clustering, not partitions: a micro-batch writes one file (partitions by car made ~50 a
+        # table); OPTIMIZE clusters the files by date and car incrementally, so that a one-car query reads
+        # a few of them.
         "CLUSTER BY (session_date, car_number)\n"
-        f"LOCATION '${{DELTA_STORAGE_PATH}}/silver/{event_type}'\n"
+        f"LOCATION '${{DELTA_STORAGE_PATH}}/silver/{name}'\n"
         "TBLPROPERTIES (\n"
         "  'delta.appendOnly' = 'true',\n"
-        # one file a batch already (the lake query writes each table from one task): no shuffle per table
+        # one file a batch already (the lake query writes the table from one task): no shuffle
         "  'delta.autoOptimize.optimizeWrite' = 'false',\n"
         # a Delta checkpoint rebuilds the table's state in the committing batch: every 10th commit by
-        # default, i.e. most silver batches checkpoint one of their tables (measured: 50 halves an append)
+        # default (measured: an interval of 50 halves an append's time)
         "  'delta.checkpointInterval' = '50',\n"
         # the clustering columns (stats are required on them); session_id and event_time: the lake query
-        # looks repeats up by them; validated_at: the quality checks and gold's incremental models read
-        # the newest rows by it
+        # looks repeats up by them; event_type: the views; validated_at: the quality checks and gold's
+        # incremental models read the newest rows by it. Nothing else: every column with stats costs each
+        # commit a pass over its values.
         "  'delta.dataSkippingStatsColumns' = "
-        "'session_date,car_number,session_id,event_time,sequence,validated_at'\n"
+        "'session_date,car_number,session_id,event_time,event_type,validated_at'\n"
         ");\n"
     )
 
 
+def _view_ddl(event_type: str, envelope: Descriptor | None) -> str:
+    select = ",\n  ".join(view_select(event_type, envelope))
+    return (
+        f"CREATE OR REPLACE VIEW silver.{event_type} AS SELECT\n  {select}\n"
+        f"FROM {SILVER_TABLE} WHERE event_type = '{event_type}';\n"
+    )
+
+
 def render_event_tables_ddl(envelope: Descriptor | None = None) -> str:
-    """The DDL of the six event tables; `envelope` lets the generator pass a freshly compiled contract."""
+    """The silver table's DDL and one view per event type; `envelope` lets the generator pass a freshly
+    compiled contract."""
     header = (
-        "-- silver.<event_type>: validated, deduplicated, flattened events with their session context.\n"
+        f"-- {SILVER_TABLE}: validated, deduplicated events with their session context, every event type;\n"
+        "-- silver.<event_type>: a view of one type's rows, its payload flattened to columns.\n"
         "-- Generated from proto/ by `f1 contracts generate` (streaming/contracts/tables.py).\n"
         "-- Do not edit: change the contract and regenerate.\n"
         "-- Enum columns hold the value's short name (TIRE_COMPOUND_SOFT is stored as SOFT).\n"
     )
-    return header + "\n".join(_table_ddl(t, envelope) for t in EVENT_TYPES)
+    views = "\n".join(_view_ddl(t, envelope) for t in EVENT_TYPES)
+    return header + _silver_table_ddl(envelope) + "\n" + views

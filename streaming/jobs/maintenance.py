@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from streaming.contracts.event_types import EVENT_TYPES
 from streaming.jobs import bronze, sessions, silver
 
 # Retention VACUUM keeps: a week, Delta's default, so time travel and slow readers keep working.
@@ -24,7 +23,7 @@ DEFAULT_RETAIN_HOURS = 168
 def platform_tables() -> list[str]:
     return [
         bronze.TABLE,
-        *(silver.table_name(t) for t in EVENT_TYPES),
+        silver.SILVER_TABLE,  # the event types' views need no maintenance of their own
         silver.QUARANTINE_TABLE,
         sessions.TABLE,
     ]

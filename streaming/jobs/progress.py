@@ -20,8 +20,20 @@ def tables_written_by(query: str) -> list[str]:
     """The Delta tables a streaming query appends to."""
     if query != lake.QUERY_NAME:
         return []
-    silver_tables = [*(silver.table_name(t) for t in EVENT_TYPES), silver.QUARANTINE_TABLE, sessions.TABLE]
-    return [bronze.TABLE, *silver_tables]
+    return [bronze.TABLE, silver.SILVER_TABLE, silver.QUARANTINE_TABLE, sessions.TABLE]
+
+
+def reported_by(query: str) -> list[str]:
+    """What a streaming query reports progress of: its tables, and the silver views over them (each an
+    asset of its own, with the rows of its event type and the silver table's version)."""
+    views = [silver.table_name(t) for t in EVENT_TYPES] if query == lake.QUERY_NAME else []
+    return [*tables_written_by(query), *views]
+
+
+def _stored_in(table: str) -> str:
+    """The Delta table behind a name: a silver view's is the silver table."""
+    views = {silver.table_name(t) for t in EVENT_TYPES}
+    return silver.SILVER_TABLE if table in views else table
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class ProgressTracker:
         with self._lock:
             for event_type, rows in outcome.valid.items():
                 self._rows[silver.table_name(event_type)] += rows
+            self._rows[silver.SILVER_TABLE] += outcome.valid_total
             self._rows[silver.QUARANTINE_TABLE] += outcome.quarantined_total
             self._silver_details = {
                 "quarantined": outcome.quarantined_total,
@@ -90,10 +103,12 @@ class ProgressTracker:
             with self._lock:
                 if name == lake.QUERY_NAME:
                     details.update(self._silver_details)
-                rows = {table: self._rows.pop(table, 0) for table in tables_written_by(name)}
+                rows = {table: self._rows.pop(table, 0) for table in reported_by(name)}
             for table, count in rows.items():
                 reports.append(
-                    TableReport(table, name, count, delta_version(spark, table), batch_id, details)
+                    TableReport(
+                        table, name, count, delta_version(spark, _stored_in(table)), batch_id, details
+                    )
                 )
         return reports
 

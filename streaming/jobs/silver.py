@@ -4,7 +4,7 @@
 batch's bronze rows (decoded once, cached) and
 
 1. drops repeats of an `event_id`: within the batch (`dropDuplicates`), and of events silver already
-   holds, by looking each row's event id up in the silver tables and the quarantine, pruned to the batch's
+   holds, by looking each row's event id up in the silver table and the quarantine, pruned to the batch's
    sessions and to the seconds of event time its rows cover (`lookup_intervals`; the tables keep stats on
    session_id and event_time, so a batch of live events reads the newest file or two of each table). The
    tables themselves are the memory: dedup needs no state store, survives any restart or new checkpoint,
@@ -12,9 +12,11 @@ batch's bronze rows (decoded once, cached) and
 2. joins each event with its session context (`streaming.jobs.sessions`) and validates it
    (`streaming.jobs.validation`): a record that breaks a rule goes to `silver.quarantine` with the reason;
 3. optionally sends the accepted events, enriched, to a Kafka topic (Protobuf, registered);
-4. appends them to `silver.<event_type>`, idempotently per table (`streaming.jobs.appends`), together with
-   the batch's other appends (bronze), so a batch replayed after a crash is never written twice; then saves
-   the session watermarks for the next batch.
+4. appends them to the one silver table, `silver.telemetry_enriched` (each event type's payload in its own
+   struct column; the views `silver.<event_type>` flatten them), idempotently per table
+   (`streaming.jobs.appends`), together with the batch's other appends (bronze, the quarantine): three
+   commits a batch, so a batch replayed after a crash is never written twice; then saves the session
+   watermarks for the next batch.
 
 Kafka gets the enriched events before the Delta commits: a crash in between re-sends them (at least once,
 `event_id` identifies them) rather than losing them. Every step is a column expression in the JVM.
@@ -34,7 +36,7 @@ from pyspark.sql import functions as F
 from streaming.clients.security import spark_kafka_options
 from streaming.contracts import ENRICHED_PROTOBUF, TELEMETRY_JSON, TELEMETRY_PROTOBUF, topics
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.contracts.tables import CONTEXT_COLUMNS, payload_fields, table_columns
+from streaming.contracts.tables import CONTEXT_COLUMNS, SILVER_TABLE, payload_fields, silver_table_columns
 from streaming.jobs import SCHEDULER_POOL, TxnAppId, failures, sessions
 from streaming.jobs.appends import BatchAppends
 from streaming.jobs.validation import EVENT_TIME_RANGE_NS, NS_PER_S, SchemaIds, payload_column, validate
@@ -42,10 +44,13 @@ from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_wate
 from streaming.settings import Settings
 
 QUARANTINE_TABLE = "silver.quarantine"
+# SILVER_TABLE (silver.telemetry_enriched) is defined with its columns in streaming.contracts.tables.
 TELEMETRY_SUBJECTS = (TELEMETRY_PROTOBUF.subject, TELEMETRY_JSON.subject)
 
 
 def table_name(event_type: str) -> str:
+    """The view of one event type's rows of the silver table, its payload flattened to columns: what
+    Spark SQL, dbt and the quality checks read. (Readers of the Delta log read SILVER_TABLE.)"""
     return f"silver.{event_type}"
 
 
@@ -132,26 +137,31 @@ def quarantined() -> Column:
     return F.col("reason").isNotNull() & ~F.col("in_silver")
 
 
-def silver_rows(validated: DataFrame, event_type: str, validated_at: dt.datetime) -> DataFrame:
-    """Accepted rows of one event type, flattened to the columns of silver.<event_type>."""
+def payload_struct(event_type: str) -> Column:
+    """The event type's parsed payload as silver stores it: table types, enums by their short names."""
     struct = F.col(payload_column(event_type))
-    payload = {}
+    fields = []
     for f in payload_fields(event_type):
         value = struct[f.name]
         if f.enum_prefix:  # TIRE_COMPOUND_SOFT -> SOFT
             value = F.expr(f"substring({payload_column(event_type)}.{f.name}, {len(f.enum_prefix) + 1})")
-        payload[f.name] = value.cast(f.table_type)
+        fields.append(value.cast(f.table_type).alias(f.name))
+    return F.struct(*fields)
+
+
+def silver_rows(validated: DataFrame, validated_at: dt.datetime) -> DataFrame:
+    """Accepted rows of every event type, as rows of the silver table (SILVER_TABLE): the payload in the
+    struct column of its type, the other types' columns null."""
     computed = {
-        **payload,
+        **{t: F.when(F.col("event_type") == t, payload_struct(t)) for t in EVENT_TYPES},
         **{name: _context_value(name) for name, *_ in CONTEXT_COLUMNS},
         "validated_at": F.lit(validated_at),
         "session_date": F.coalesce(_context_value("session_date"), F.col("session_date")),
     }
-    rows = validated.where(accepted() & (F.col("event_type") == event_type))
-    return rows.select(
+    return validated.where(accepted()).select(
         *(
             (computed[name] if name in computed else F.col(name)).cast(type_).alias(name)
-            for name, type_, *_ in table_columns(event_type)
+            for name, type_, *_ in silver_table_columns()
         )
     )
 
@@ -367,7 +377,7 @@ class SilverBatch:
         existing = None
         if intervals:
             where = lookup_filter(intervals)
-            for table in [*map(table_name, EVENT_TYPES), QUARANTINE_TABLE]:
+            for table in (SILVER_TABLE, QUARANTINE_TABLE):
                 ids = self.spark.table(table).where(where).select("event_id")
                 existing = ids if existing is None else existing.unionByName(ids)
         if by_id:  # a few broken records: the quarantine's ids, joined with theirs
@@ -393,8 +403,7 @@ class SilverBatch:
         Kafka coordinates only.
         """
         self._describe(batch_id, "set aside")
-        tables = [*map(table_name, EVENT_TYPES), QUARANTINE_TABLE]
-        landed = [table for table in tables if self.appends.landed(table, batch_id)]
+        landed = [table for table in (SILVER_TABLE, QUARANTINE_TABLE) if self.appends.landed(table, batch_id)]
         if landed:  # the rare case: the try failed after some of its appends; those rows are in place
             # A try re-decodes the batch (new ingested_at): the landed rows are found by their Kafka
             # coordinates among the rows the tables took in the last hour.
@@ -521,9 +530,8 @@ class SilverBatch:
             )
             clock = outcome.timed("enriched to kafka", clock)
         writes = [*also]
-        writes += [
-            (table_name(t), silver_rows(validated, t, now)) for t in EVENT_TYPES if outcome.valid.get(t)
-        ]
+        if outcome.valid_total:
+            writes.append((SILVER_TABLE, silver_rows(validated, now)))
         if outcome.quarantined_total:
             writes.append((QUARANTINE_TABLE, quarantine_rows(validated, now)))
         self._append_all(writes, batch_id)
