@@ -29,28 +29,11 @@ class LakeBatch:
     """The foreachBatch function of the lake query: land the batch in every layer, or set it aside."""
 
     def __init__(
-        self,
-        spark: SparkSession,
-        s: Settings,
-        *,
-        app_id: str,
-        checkpoint: str,
-        sessions_topic: str = topics.SESSIONS,
-        enriched_topic: str | None = topics.ENRICHED,
-        on_outcome: Callable[[BatchOutcome], None] | None = None,
-        on_failed: Callable[[str], None] | None = None,
+        self, spark: SparkSession, s: Settings, *, on_failed: Callable[[str], None] | None = None, **silver
     ):
+        """`silver`: SilverBatch's options (app_id, checkpoint, topics, on_outcome)."""
         self.s, self.on_failed = s, on_failed
-        self.silver = SilverBatch(
-            spark,
-            s,
-            app_id=app_id,
-            checkpoint=checkpoint,
-            sessions_topic=sessions_topic,
-            enriched_topic=enriched_topic,
-            on_outcome=on_outcome,
-            query=QUERY_NAME,
-        )
+        self.silver = SilverBatch(spark, s, query=QUERY_NAME, **silver)
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
         # The raw batch is not cached: Spark counts a batch's input rows on the plan foreachBatch runs,
@@ -108,12 +91,12 @@ def start(
     handler = LakeBatch(
         spark,
         s,
+        on_failed=on_failed,
         app_id=app_id,
         checkpoint=checkpoint,
         sessions_topic=sessions_topic,
         enriched_topic=enriched_topic,
         on_outcome=on_outcome,
-        on_failed=on_failed,
     )
     writer = (
         bronze.read_raw(spark, s, subscribe, starting_offsets=starting_offsets)
