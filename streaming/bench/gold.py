@@ -1,8 +1,8 @@
 """`f1 bench gold`: build the gold layer (dbt) over a simulated race-hour of silver, and time it.
 
-The silver tables are filled straight from the simulator's event blocks: the rows silver would land for
-a fault-free session (same columns, enum short names, session context), written as Parquet by pyarrow
-and appended to `silver.<event_type>` by Spark. Going through Kafka, bronze and silver instead would take
+The silver table is filled straight from the simulator's event blocks: the rows silver would land for
+a fault-free session (the views' columns, enum short names, session context), written as Parquet by
+pyarrow and appended to `silver.telemetry_enriched` by Spark. Going through Kafka, bronze and silver instead would take
 about 40 minutes for the ~20 M events of a 50-car race-hour (~8.5k events/s through silver here, see
 `f1 bench pipeline`), and gold's figures would not change: gold reads only the silver tables.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.contracts.tables import table_columns
+from streaming.contracts.tables import SILVER_TABLE, from_view_select, table_columns
 from streaming.settings import Settings
 
 NS_PER_S = 1_000_000_000
@@ -211,14 +211,14 @@ def simulate_to_parquet(config, minutes: float, folder: Path):
 
 
 def append_to_silver(spark, folder: Path, where: str) -> int:
-    """Append the Parquet rows matching `where` to the silver tables; returns how many."""
+    """Append the Parquet rows matching `where` to the silver table; returns how many."""
     from streaming.contracts.event_types import EVENT_TYPE_NAMES
     from streaming.simulator.events import PER_SECOND_PER_CAR
 
     rates = {EVENT_TYPE_NAMES[k]: v for k, v in PER_SECOND_PER_CAR.items()}
     appended = 0
     for event_type in EVENT_TYPES:
-        names = ", ".join(name for name, *_ in table_columns(event_type))
+        select = ", ".join(from_view_select(event_type))  # the view's columns -> the silver table's
         rows = spark.read.parquet((folder / event_type).as_posix()).where(where)
         rows.createOrReplaceTempView("bench_gold_rows")
         # Files of a few minutes of one car each, in time order, as the streams leave them (many small
@@ -226,7 +226,7 @@ def append_to_silver(spark, folder: Path, where: str) -> int:
         per_file = max(1000, rates.get(event_type, 0) * FILE_SECONDS)
         spark.conf.set("spark.sql.files.maxRecordsPerFile", str(per_file))
         spark.sql(
-            f"INSERT INTO silver.{event_type} SELECT {names} FROM bench_gold_rows "
+            f"INSERT INTO {SILVER_TABLE} SELECT {select} FROM bench_gold_rows "
             "DISTRIBUTE BY car_number SORT BY session_date, car_number, event_time_unix_ns"
         )
         appended += rows.count()
