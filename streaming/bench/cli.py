@@ -6,8 +6,10 @@ platform with --use-running):
            kafka-producer-perf-test with records of the same size and the same producer settings;
   kafka    plain confluent-kafka produce and consume of telemetry-sized records against
            kafka-producer-perf-test and kafka-consumer-perf-test;
-  pipeline events/s through bronze and silver against kafka-consumer-perf-test on the same topic, then
-           p50/p99 event-to-silver latency with 50 cars at the nominal rate (streaming/bench/pipeline.py);
+  pipeline events/s through the lake query (bronze, silver, quarantine) against kafka-consumer-perf-test
+           on the same topic, then p50/p99 event-to-silver latency seen by a reader of silver's Delta log,
+           commits and files per batch, CPU and RSS, with 50 cars at the nominal rate
+           (streaming/bench/pipeline.py);
   gold     `dbt build` of the gold layer over a simulated race-hour of 50 cars in silver (~20 M events),
            with each model's time and the deviation from the simulator's truth (streaming/bench/gold.py);
   gold-trail  on the running platform (make up, real-time race) only: how long after a lap's end it
