@@ -8,7 +8,7 @@ f1 replay FILE          replay a recording into Kafka, byte for byte
 f1 contracts generate   regenerate classes and JSON Schemas from proto/ (--check: fail if stale)
 f1 contracts check      test changed contracts against the registry before deploying them
 f1 stream run|start|stop|status
-                        the bronze and silver streaming queries (run: in the foreground)
+                        the lake streaming query: Kafka to bronze, silver, quarantine (run: in the foreground)
 f1 maintain             compact (OPTIMIZE) and vacuum the Delta tables
 f1 gold [DBT ARGS]      the gold layer: dbt in-process with the platform's Spark (default: build)
 f1 bench [WHICH]        benchmarks, each figure on its own line (--json FILE to keep them)
@@ -340,10 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("check", help="test the working tree's contracts against the registry (BACKWARD)")
     c.set_defaults(func=cmd_contracts_check)
 
-    p = sub.add_parser("stream", help="run, start, stop or inspect the bronze and silver streaming queries")
+    p = sub.add_parser("stream", help="run, start, stop or inspect the lake streaming query")
     ssub = p.add_subparsers(dest="stream_command", required=True)
     r = ssub.add_parser("run", help="run the queries in this process until Ctrl-C (STREAM_QUERIES)")
-    r.add_argument("queries", nargs="*", help="bronze and/or silver (default: STREAM_QUERIES)")
+    r.add_argument("queries", nargs="*", help="lake (default: STREAM_QUERIES)")
     r.add_argument("--available-now", action="store_true", help="drain what is there, then stop")
     r.set_defaults(func=cmd_stream_run)
     r = ssub.add_parser("start", help="start the queries as the supervised `streams` service")

@@ -2,9 +2,9 @@
 
 The silver table is filled straight from the simulator's event blocks: the rows silver would land for
 a fault-free session (the views' columns, enum short names, session context), written as Parquet by
-pyarrow and appended to `silver.telemetry_enriched` by Spark. Going through Kafka, bronze and silver instead would take
-about 40 minutes for the ~20 M events of a 50-car race-hour (~8.5k events/s through silver here, see
-`f1 bench pipeline`), and gold's figures would not change: gold reads only the silver tables.
+pyarrow and appended to `silver.telemetry_enriched` by Spark. Going through Kafka, bronze and silver
+instead would take about 40 minutes for the ~20 M events of a 50-car race-hour (~8.5k events/s through
+silver here, see `f1 bench pipeline`), and gold's figures would not change: gold reads only silver.
 
 Silver first holds every minute but the last; `dbt build` runs in the same process and SparkSession (as
 the tests and Dagster do) from empty gold tables: the timed full build. Then the last minute lands and

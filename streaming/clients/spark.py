@@ -75,9 +75,9 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         # Counting the store's rows costs a RocksDB read before every write (SPARK-37224); nothing reads
         # that count (the metrics take the dropped duplicates from the operator's own counter).
         "spark.sql.streaming.stateStore.rocksdb.trackTotalNumberOfRows": "false",
-        # Queries of one application (bronze and silver in `f1 stream run`) each run in a pool of their
-        # own (streaming.jobs.start_with_trigger) and share the cores, rather than one query's tasks
-        # waiting behind every task the other has queued.
+        # Queries of one application (the lake query and a test's or benchmark's own) each run in a pool
+        # of their own (streaming.jobs.start_with_trigger) and share the cores, rather than one query's
+        # tasks waiting behind every task the other has queued.
         "spark.scheduler.mode": "FAIR",
     }
     return conf | cluster_conf(s) | object_storage_conf(s)

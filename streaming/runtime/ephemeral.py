@@ -23,7 +23,8 @@ from streaming.settings import Settings
 _DEFAULT_KERNEL_RANGE = (32768, 60999)
 _LOWEST_PORT = 10000
 # Spark's UI takes the next port when its own is taken, up to spark.port.maxRetries (16) times: a second
-# driver on the platform (the bronze and silver runs each have one) must not land on another service's port.
+# driver on the platform (the lake run has one, a check or gold run another) must not land on another
+# service's port.
 SPARK_UI_RETRIES = 16
 _handed_out: set[int] = set()
 # Our own generator: a library seeding the global one must not make two platforms pick the same ports.

@@ -33,7 +33,7 @@ class Simulator(Service):
 
 
 class Streams(Service):
-    """`f1 stream run`: the bronze and silver queries (STREAM_QUERIES) in one Spark application."""
+    """`f1 stream run`: the lake query (STREAM_QUERIES) in one Spark application."""
 
     name, title, variable = "streams", "Streaming jobs (Spark)", "METRICS_EXPORTER_PORT"
 
