@@ -30,7 +30,7 @@ def _env(settings: Settings, state) -> dict[str, str]:
         "SPARK_CHECKPOINT_PATH": str(state / "checkpoints"),
         "METRICS_EXPORTER_PORT": str(free_port()),
         "SPARK_UI_PORT": str(free_port()),
-        "STREAM_QUERIES": "bronze",
+        "STREAM_QUERIES": "lake",
     }
 
 
@@ -47,7 +47,7 @@ def _start(env: dict[str, str], log) -> subprocess.Popen:
 
 def _status_of(settings: Settings, process: subprocess.Popen, log, timeout_s: float = 120) -> dict:
     """The status the process wrote of its query, once it has written one."""
-    path = runner.status_path(settings, "bronze")
+    path = runner.status_path(settings, "lake")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if path.exists():
@@ -88,7 +88,7 @@ def test_a_driver_killed_again_and_again_shows_as_failing_with_restarts_and_last
 
     # the last one killed, not relaunched yet: dead, and the loop it was in
     shown = _stream_status(env)
-    assert re.search(r"^\s*bronze\s+dead \(failing when last seen\)", shown, re.MULTILINE), shown
+    assert re.search(r"^\s*lake\s+dead \(failing when last seen\)", shown, re.MULTILINE), shown
     assert f"{kills - 1} restarts since its last progress" in shown, shown
 
     # relaunched: failing, with every kill counted and what the last one was
@@ -101,7 +101,7 @@ def test_a_driver_killed_again_and_again_shows_as_failing_with_restarts_and_last
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(30)
     assert status["state"] == "failing" and status["restarts"] == kills, status
-    assert re.search(r"^\s*bronze\s+failing\s", shown, re.MULTILINE), shown
+    assert re.search(r"^\s*lake\s+failing\s", shown, re.MULTILINE), shown
     assert re.search(
         rf"{kills} restarts since its last progress; last error: process \d+ ended without a word while "
         r"(starting|failing) \(killed: SIGKILL",
