@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-_ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 LOG_CONFIG = Path(__file__).parent / "spark-log4j2.properties"
 
 
@@ -67,14 +66,6 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         "spark.hadoop.hive.metastore.schema.verification": "false",
         "spark.hadoop.hive.metastore.warehouse.dir": s.delta_storage_path,
         "spark.sql.streaming.checkpointLocation": s.spark_checkpoint_path,
-        # RocksDB keeps streaming state (deduplication keys) off the JVM heap.
-        "spark.sql.streaming.stateStore.providerClass": _ROCKSDB_STATE_STORE,
-        # A batch's state commit writes the changes it made (a changelog), not a new snapshot of the whole
-        # store; snapshots are taken in the background. Existing checkpoints switch over on restart.
-        "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
-        # Counting the store's rows costs a RocksDB read before every write (SPARK-37224); nothing reads
-        # that count (the metrics take the dropped duplicates from the operator's own counter).
-        "spark.sql.streaming.stateStore.rocksdb.trackTotalNumberOfRows": "false",
         # Queries of one application (the lake query and a test's or benchmark's own) each run in a pool
         # of their own (streaming.jobs.start_with_trigger) and share the cores, rather than one query's
         # tasks waiting behind every task the other has queued.
