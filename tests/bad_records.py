@@ -40,7 +40,12 @@ def draw_forbidden(
     forbids, deterministically for `draw_seed`."""
     strategy = st.lists(
         outgoing([with_fresh_id(template)], dict(schema_ids)).filter(
-            lambda o: o.value and forbidden_reasons(o.change) is not None
+            # not a drawn event id: two bad records could claim one ("0"), and silver keeps one of them
+            lambda o: (
+                o.value
+                and forbidden_reasons(o.change) is not None
+                and not o.change.startswith("envelope.event_id=")
+            )
         ),
         min_size=count,
         max_size=count,

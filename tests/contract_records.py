@@ -284,6 +284,7 @@ def hand_made(event: telemetry_pb2.TelemetryEvent, ids: dict[str, int]) -> list[
         (proto("car_number=uint32 max", car_number=UINT32[1]), "out_of_range"),
         (proto("sequence=uint64 max", sequence=UINT64[1]), "out_of_range"),
         (proto("event_type mismatch", event_type=mismatched), "event_type_mismatch"),
+        (proto("event_id=uuid without dashes", event_id=uuid.uuid4().hex), "invalid_event_id"),
         (Outgoing("protobuf", key, None, "tombstone"), "undecodable"),
         (Outgoing("protobuf", key, valid.value[:5], "5-byte header alone"), "undecodable"),
         (Outgoing("protobuf", key, valid.value[:3], "3 bytes"), "undecodable"),
@@ -317,6 +318,7 @@ FORBIDDEN = {
     "framing: swap": {"unknown_schema_id"},
     "json: ": {"schema_violation", "undecodable"},
     "event_type=": {"event_type_mismatch"},
+    "envelope.event_id=": {"missing_field", "invalid_event_id"},  # blank, or not a UUID
 }
 
 

@@ -10,6 +10,7 @@ the contracts, the registry, Kafka, Spark, Delta and the catalog holds; `make te
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from dataclasses import replace
 
@@ -36,7 +37,7 @@ def test_a_few_records_through_kafka_bronze_and_silver(platform_settings, spark,
     # one record broken the way a faulty sensor breaks it: a speed no car reaches
     broken = telemetry_pb2.TelemetryEvent()
     broken.CopyFrom(next(e for e in good if e.WhichOneof("payload") == "dynamics"))
-    broken.event_id = f"smoke-{landing.run}-out-of-range"
+    broken.event_id = str(uuid.uuid4())  # an event of its own
     broken.dynamics.speed_kmh = 5000.0
     schema_id = unframe(events[0].value)[0]
     bad = replace(events[0], key=b"99", value=frame(schema_id, broken.SerializeToString()))

@@ -79,6 +79,11 @@ PAYLOADS = {
 }
 
 
+def uuid_of(name: str) -> str:
+    """A UUID for a test row's event id, named by what the row is (the contract's ids are UUIDs)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
 def event(event_type: str = "dynamics", payload: dict | None = None, **changes) -> dict:
     """A valid bronze row of `event_type` with its session context; `changes` override columns."""
     ts = dt.datetime.fromtimestamp(T0 / 1e9, dt.UTC)
@@ -86,7 +91,7 @@ def event(event_type: str = "dynamics", payload: dict | None = None, **changes) 
         "decode_error": None,
         "decode_reason": None,
         "schema_id": SCHEMA_ID,
-        "event_id": f"id-{event_type}",
+        "event_id": uuid_of(f"id-{event_type}"),
         "session_id": "monza-test",
         "car_number": 16,
         "event_type": event_type,
@@ -126,7 +131,9 @@ def reasons_of(spark, rows: list[dict]) -> list[tuple[str | None, str | None]]:
 
 
 def with_payload(event_type: str, **changes) -> dict:
-    return event(event_type, {**PAYLOADS[event_type], **changes}, event_id=f"id-{event_type}-{changes}")
+    return event(
+        event_type, {**PAYLOADS[event_type], **changes}, event_id=uuid_of(f"id-{event_type}-{changes}")
+    )
 
 
 def without(event_type: str, field: str) -> dict:
@@ -148,6 +155,10 @@ def test_valid_events_of_every_type_pass(spark):
         ),
         (event(schema_id=2_000_000_000), "unknown_schema_id", "2000000000"),
         (event(event_id=""), "missing_field", "event_id"),
+        (event(event_id="0"), "invalid_event_id", "event_id '0' is not a UUID"),
+        (event(event_id="x" * 20_000), "invalid_event_id", "'" + "x" * 40 + "...' is not"),
+        (event(event_id=uuid_of("a")[:-1]), "invalid_event_id", "is not a UUID"),
+        (event(event_id=uuid_of("a").upper()), None, None),  # any case
         (event(session_id=None), "missing_field", "session_id"),
         ({**event(payload_json=None), "event_type": "missing"}, "missing_field", "payload"),
         (without("dynamics", "speed_kmh"), "missing_field", "dynamics.speed_kmh"),
@@ -197,11 +208,11 @@ def test_schema_ids_are_checked_per_topic_and_name_another_subject(spark):
     ids = SchemaIds(protobuf=frozenset({7}), json=frozenset({8}), subjects=((3, "f1.sessions-value"),))
     rows = [
         event(),  # the Protobuf id on the Protobuf topic
-        event(encoding="json", schema_id=8, event_id="j"),
-        event(encoding="json", schema_id=7, event_id="swapped"),  # the Protobuf id on the JSON topic
-        event(schema_id=3, event_id="sessions"),
-        event(schema_id=99, event_id="unknown"),
-        event(schema_id=None, event_id="none"),
+        event(encoding="json", schema_id=8, event_id=uuid_of("j")),
+        event(encoding="json", schema_id=7, event_id=uuid_of("swapped")),  # the Protobuf id on the JSON topic
+        event(schema_id=3, event_id=uuid_of("sessions")),
+        event(schema_id=99, event_id=uuid_of("unknown")),
+        event(schema_id=None, event_id=uuid_of("none")),
     ]
     frame = spark.createDataFrame(rows, schema=COLUMNS)
     got = [(r.reason, r.reason_detail) for r in validate(frame, ids).collect()]
@@ -223,7 +234,7 @@ def test_first_failing_rule_wins_and_optional_fields_may_be_absent(spark):
     # a system event without its optional fields (flag, fault_code, ...) is valid
     minimal = event("system", {"kind": "SYSTEM_EVENT_KIND_DRS_AVAILABLE", "lap_number": 2})
     # within the tolerances: slightly ahead of Kafka's clock, slightly behind the watermark's edge
-    tolerated = event(event_time_unix_ns=T0 + 30 * 10**9, event_id="ahead")
+    tolerated = event(event_time_unix_ns=T0 + 30 * 10**9, event_id=uuid_of("ahead"))
     assert [r for r, _ in reasons_of(spark, [both, minimal, tolerated])] == ["out_of_range", None, None]
 
 

@@ -26,6 +26,7 @@ REASONS = (
     "batch_failed",  # the record's micro-batch kept failing (streaming/jobs/failures.py): set aside whole
     "unknown_schema_id",  # the schema id is not one of its topic's telemetry schemas
     "missing_field",  # a required envelope or payload field is absent or empty
+    "invalid_event_id",  # event_id is not a UUID (the contract's identity of an event)
     "unknown_session",  # no session metadata for session_id on the sessions topic
     "unknown_car",  # the car is not in the session's entry list
     "invalid_enum",  # an enum value outside the contract (or UNSPECIFIED where one is required)
@@ -90,6 +91,10 @@ NS_PER_S = 1_000_000_000
 # clock or encoding, whatever its session says; bronze keeps such a time in event_time_unix_ns only.
 EVENT_TIME_RANGE_NS = (946_684_800 * NS_PER_S, 7_258_118_400 * NS_PER_S)
 INT_RANGE = (-(2**31), 2**31 - 1)
+# The contract's event id: a UUID in its canonical text form, any case. Silver finds a repeat of an event
+# by its id in the session and second of event time it names; an id that is not a UUID (a producer bug, a
+# hostile record: "0", 20,000 x's) could name two different events, and silver would hold both.
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,16 @@ def _envelope_rules(schema_ids: SchemaIds) -> tuple[list, list]:
         _rule(event_time.isNull() | (event_time == 0), "missing_field", "event_time_unix_ns"),
         _rule(F.col("sequence").isNull() | (F.col("sequence") <= 0), "missing_field", "sequence"),
         _rule(F.col("event_type") == "missing", "missing_field", "payload"),
+        _rule(
+            ~F.col("event_id").rlike(UUID_PATTERN),
+            "invalid_event_id",
+            F.concat(
+                F.lit("event_id '"),
+                F.substring("event_id", 1, 40),
+                F.when(F.length("event_id") > 40, F.lit("...")).otherwise(F.lit("")),
+                F.lit("' is not a UUID"),
+            ),
+        ),
         _rule(
             F.col("ctx_start_time_unix_ns").isNull(),
             "unknown_session",
@@ -300,8 +315,8 @@ Segment = list | dict
 def _segments(schema_ids: SchemaIds) -> list[Segment]:
     envelope, timing = _envelope_rules(schema_ids)
     per_type = {t: _payload_rules(t) for t in EVENT_TYPES}
-    # envelope presence first, then the payload's fields (also missing_field), then session and car
-    split = next(i for i, r in enumerate(envelope) if r[1] == "unknown_session")
+    # envelope presence first, then the payload's fields (also missing_field), then the id, session and car
+    split = next(i for i, r in enumerate(envelope) if r[1] == "invalid_event_id")
     return [
         envelope[:split],
         {t: missing for t, (missing, _) in per_type.items()},
