@@ -154,3 +154,27 @@ def test_an_earlier_releases_per_type_table_moves_into_the_silver_table_and_beco
     assert {r.flag for r in moved.collect()} == {"YELLOW"}
     in_table = spark.table(SILVER_TABLE).where(F.col("session_id") == session)
     assert in_table.where("event_type = 'system' AND system.kind = 'FLAG' AND position IS NULL").count() == 3
+
+
+def test_an_earlier_releases_bronze_table_gets_the_typed_payload_columns(spark):
+    """Bronze kept each payload as JSON text (payload_json) before it kept it typed: `f1 init` adds the
+    struct columns, and the lake query's rows (without payload_json) append to the table as it is."""
+    from streaming.clients.catalog import add_declared_columns
+    from streaming.contracts.tables import bronze_table_columns
+
+    old = f"default.bronze_{uuid.uuid4().hex[:8]}"
+    spark.sql(f"CREATE TABLE {old} (kafka_topic STRING, payload_json STRING) USING delta")
+    try:
+        spark.sql(f"""INSERT INTO {old} VALUES ('raw', '{{"x_m": 1.0}}')""")
+        declared = [c for c in bronze_table_columns() if c[0] in ("kafka_topic", "position", "tire")]
+        assert add_declared_columns(spark, old, declared) == ["position", "tire"]
+        assert add_declared_columns(spark, old, declared) == []
+        position = dict((c[0], c[1]) for c in declared)["position"]
+        row = spark.sql(
+            f"SELECT 'raw' AS kafka_topic, from_json('{{\"x_m\": 2.5}}', '{position}') AS position"
+        )
+        row.write.format("delta").mode("append").saveAsTable(old)
+        got = {(r.payload_json, r.position and r.position.x_m) for r in spark.table(old).collect()}
+        assert got == {('{"x_m": 1.0}', None), (None, 2.5)}
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {old}")

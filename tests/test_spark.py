@@ -96,11 +96,15 @@ def _path_env() -> dict[str, str]:
     return {k: os.environ[k] for k in ("PATH", "HOME", "JAVA_HOME") if k in os.environ}
 
 
-def test_protobuf_records_decode_in_spark_to_the_json_encoding(platform_settings, spark):
-    """f1_protobuf_to_json (our JVM function) gives, for each Protobuf record, the JSON encoding of it."""
+def test_protobuf_records_decode_in_spark_to_what_the_json_encoding_reads_as(platform_settings, spark):
+    """f1_protobuf_decode (our JVM function) gives, for each Protobuf record, the typed record that
+    from_json reads the JSON encoding of the same event into: one struct, whichever topic it came by."""
     import json
 
+    from pyspark.sql import functions as F
+
     from streaming.clients.registration import register_contracts
+    from streaming.jobs.bronze import RECORD_SCHEMA
     from streaming.simulator.encoding import ProtobufBlockEncoder, message_to_json, messages
     from streaming.simulator.events import EventSource
     from streaming.simulator.race import Race, RaceConfig
@@ -112,19 +116,26 @@ def test_protobuf_records_decode_in_spark_to_the_json_encoding(platform_settings
     race = Race(RaceConfig(cars=3, laps=1, seed=4))
     source = EventSource(race)
     proto = ProtobufBlockEncoder(ids["f1.telemetry.raw-value"], race.config.session_id)
-    expected = {}
+    texts = {}
     producer = Producer({"bootstrap.servers": s.kafka_bootstrap_servers})
     for _ in range(11):  # every event type, system events included
         for block in source.tick_blocks(race.tick_index, race.time_ns, race.tick()):
             for msg, value in zip(messages(block), proto.encode(block), strict=True):
-                expected[msg.event_id] = message_to_json(msg)
+                texts[msg.event_id] = json.dumps(message_to_json(msg))
                 producer.produce(topic, value, str(msg.car_number).encode())
     producer.produce(topic, b"\x00\x00\x00\x00\x01\x00\x0a\xff", b"bad")  # truncated
     assert producer.flush(30) == 0
 
-    rows = _read_topic(spark, s, topic).selectExpr("f1_protobuf_to_json(value) AS json").collect()
-    decoded = [json.loads(row.json) for row in rows]
-    errors = [d for d in decoded if "__decode_error" in d]
-    assert len(errors) == 1
-    got = {d["event_id"]: d for d in decoded if "__decode_error" not in d}
-    assert got == expected  # the same JSON the JSON encoding sends for these events
+    decoded = _read_topic(spark, s, topic).select(F.expr("f1_protobuf_decode(value)").alias("record"))
+    errors = decoded.where("record.__decode_error IS NOT NULL").select("record.*").collect()
+    assert len(errors) == 1 and errors[0].event_id is None and "Exception" in errors[0]["__decode_error"]
+    from_proto = {
+        r.record.event_id: r.record.asDict(recursive=True)
+        for r in decoded.where("record.__decode_error IS NULL").collect()
+    }
+    parsed = spark.createDataFrame(list(texts.items()), "event_id STRING, text STRING").select(
+        "event_id", F.from_json("text", RECORD_SCHEMA).alias("record")
+    )
+    from_json = {r.event_id: r.record.asDict(recursive=True) for r in parsed.collect()}
+    assert set(from_proto) == set(texts)
+    assert from_proto == from_json  # field for field, typed, every event type

@@ -10,7 +10,13 @@ import pytest
 
 from streaming.clients.catalog import create_databases
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.contracts.tables import EVENTS_DDL_PATH, render_event_tables_ddl, table_columns, view_select
+from streaming.contracts.tables import (
+    EVENTS_DDL_PATH,
+    decoded_struct_type,
+    render_event_tables_ddl,
+    table_columns,
+    view_select,
+)
 from streaming.jobs import silver
 from streaming.jobs.validation import REASONS, SchemaIds, validate
 
@@ -21,7 +27,8 @@ COLUMNS = (
     "decode_error STRING, decode_reason STRING, schema_id INT, event_id STRING, session_id STRING, "
     "car_number INT, event_type STRING, event_time_unix_ns BIGINT, producer_time_unix_ns BIGINT, "
     "sequence BIGINT, "
-    "payload_json STRING, kafka_timestamp TIMESTAMP, event_time TIMESTAMP, session_date DATE, "
+    + "".join(f"`{t}` {decoded_struct_type(t)}, " for t in EVENT_TYPES)
+    + "kafka_timestamp TIMESTAMP, event_time TIMESTAMP, session_date DATE, "
     "encoding STRING, kafka_topic STRING, kafka_partition INT, kafka_offset BIGINT, raw_value BINARY, "
     "ingested_at TIMESTAMP, in_silver BOOLEAN, "
     "ctx_circuit STRING, ctx_circuit_length_m DOUBLE, ctx_session_type STRING, "
@@ -98,7 +105,9 @@ def event(event_type: str = "dynamics", payload: dict | None = None, **changes) 
         "event_time_unix_ns": T0,
         "producer_time_unix_ns": T0 + 10**6,
         "sequence": 42,
-        "payload_json": json.dumps(PAYLOADS[event_type] if payload is None else payload),
+        # the payload as bronze decodes it: typed, in the struct named after its type
+        **{t: None for t in EVENT_TYPES},
+        event_type: PAYLOADS[event_type] if payload is None else payload,
         "kafka_timestamp": ts + dt.timedelta(milliseconds=5),
         "event_time": ts,
         "session_date": ts.date(),
@@ -160,7 +169,7 @@ def test_valid_events_of_every_type_pass(spark):
         (event(event_id=uuid_of("a")[:-1]), "invalid_event_id", "is not a UUID"),
         (event(event_id=uuid_of("a").upper()), None, None),  # any case
         (event(session_id=None), "missing_field", "session_id"),
-        ({**event(payload_json=None), "event_type": "missing"}, "missing_field", "payload"),
+        ({**event(dynamics=None), "event_type": "missing"}, "missing_field", "payload"),
         (without("dynamics", "speed_kmh"), "missing_field", "dynamics.speed_kmh"),
         (without("tire", "corner"), "missing_field", "tire.corner"),
         (event(ctx_start_time_unix_ns=None, ctx_driver_code=None), "unknown_session", "monza-test"),
@@ -271,7 +280,8 @@ def test_quarantine_rows_keep_the_original_record(spark, platform_settings):
     create_databases(platform_settings)
     bad = with_payload("dynamics", speed_kmh=1500.0)
     validated = validate(spark.createDataFrame([bad, event()], schema=COLUMNS), [SCHEMA_ID])
-    rows = silver.quarantine_rows(validated, dt.datetime(2026, 8, 29, tzinfo=dt.UTC))
+    # as the batch does: what it caches of the validated rows (the quarantined keep their payload as JSON)
+    rows = silver.quarantine_rows(silver.cacheable(validated, None), dt.datetime(2026, 8, 29, tzinfo=dt.UTC))
     table = spark.table(silver.QUARANTINE_TABLE)
     assert [f.name for f in rows.schema] == [f.name for f in table.schema]
     [row] = rows.collect()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from streaming.clients.jars import jar_set
 from streaming.clients.probes import metastore_jdbc_url, metastore_probe, tcp_open
+from streaming.contracts.tables import decoded_record_schema
 from streaming.errors import ServiceUnavailable
 from streaming.settings import Settings
 
@@ -199,7 +200,9 @@ def get_spark(s: Settings, app_name: str = "f1-telemetry") -> SparkSession:
 
 # Our own Spark functions (jvm/udf): (SQL name, Java class, return type).
 FUNCTIONS = (
-    ("f1_protobuf_to_json", "io.f1telemetry.spark.ProtobufToJson", "string"),
+    # (value BINARY): the Confluent-framed TelemetryEvent as the typed record bronze reads (its fields:
+    # streaming.contracts.tables.decoded_record_schema), with __decode_error set when it is no such record.
+    ("f1_protobuf_decode", "io.f1telemetry.spark.ProtobufDecode", f"struct<{decoded_record_schema()}>"),
     # (raw_value BINARY, encoding STRING, context_json STRING, validated_time_unix_ns BIGINT, schema_id INT):
     # the Confluent-framed EnrichedTelemetryEvent silver re-streams, or NULL if the input is not valid.
     ("f1_enriched_protobuf", "io.f1telemetry.spark.EnrichToProtobuf", "binary"),

@@ -21,6 +21,7 @@ from streaming.contracts.generated import telemetry_pb2
 from streaming.settings import PROJECT_ROOT
 
 EVENTS_DDL_PATH = PROJECT_ROOT / "sql" / "020_silver_events.sql"
+BRONZE_DDL_PATH = PROJECT_ROOT / "sql" / "010_bronze.sql"
 
 _PARSE_TYPES = {
     FieldDescriptor.TYPE_DOUBLE: "DOUBLE",
@@ -92,9 +93,26 @@ def payload_fields(event_type: str, envelope: Descriptor | None = None) -> tuple
     return tuple(_field(f) for f in envelope.fields_by_name[event_type].message_type.fields)
 
 
-def parse_schema(event_type: str) -> str:
-    """DDL schema string for from_json of the payload object."""
-    return ", ".join(f"`{f.name}` {f.parse_type}" for f in payload_fields(event_type))
+def parse_schema(event_type: str, envelope: Descriptor | None = None) -> str:
+    """DDL schema string of the payload object as decoded: from_json of the JSON encoding, and the
+    Protobuf decoder (f1_protobuf_decode) alike."""
+    return ", ".join(f"`{f.name}` {f.parse_type}" for f in payload_fields(event_type, envelope))
+
+
+def decoded_struct_type(event_type: str, envelope: Descriptor | None = None) -> str:
+    """The Spark SQL type of event_type's payload as decoded (bronze keeps it so): wide integers."""
+    return (
+        "STRUCT<" + ", ".join(f"{f.name}: {f.parse_type}" for f in payload_fields(event_type, envelope)) + ">"
+    )
+
+
+def decoded_envelope(envelope: Descriptor | None = None) -> list[tuple[str, str]]:
+    """(name, Spark type) of the envelope's scalar fields as decoded, in declaration order: the order
+    f1_protobuf_decode (jvm/udf ProtobufDecode) writes them in. Wider than the tables' columns
+    (car_number uint32 as BIGINT, sequence uint64 as DECIMAL(20,0)), so that a value at the type's
+    limit is read and rejected as out of range instead of breaking the parse."""
+    envelope = envelope or telemetry_pb2.TelemetryEvent.DESCRIPTOR
+    return [(f.name, _PARSE_TYPES[f.type]) for f in envelope.fields if f.message_type is None]
 
 
 # Columns every silver event table starts with (name, type, nullable, comment); payload columns follow,
@@ -240,3 +258,90 @@ def render_event_tables_ddl(envelope: Descriptor | None = None) -> str:
     )
     views = "\n".join(_view_ddl(t, envelope) for t in EVENT_TYPES)
     return header + _silver_table_ddl(envelope) + "\n" + views
+
+
+def decoded_record_schema(envelope: Descriptor | None = None) -> str:
+    """The decoded record, as a DDL field list: the envelope's fields, one struct per payload (null unless
+    it is the record's), the decoder's error, and from_json's column for text that is no JSON. The Spark
+    function f1_protobuf_decode returns this struct, field for field (both follow the descriptor's
+    declaration order), and bronze's from_json reads the JSON topic into it."""
+    fields = [f"`{name}` {type_}" for name, type_ in decoded_envelope(envelope)]
+    fields += [f"`{t}` {decoded_struct_type(t, envelope)}" for t in EVENT_TYPES]
+    return ", ".join([*fields, "`__decode_error` STRING", "`_corrupt_record` STRING"])
+
+
+# --- bronze ----------------------------------------------------------------------------------------------
+
+BRONZE_TABLE = "bronze.telemetry"
+_BRONZE_HEAD = (
+    ("kafka_topic", "STRING", False, ""),
+    ("kafka_partition", "INT", False, ""),
+    ("kafka_offset", "BIGINT", False, ""),
+    ("kafka_timestamp", "TIMESTAMP", False, ""),
+    ("kafka_key", "STRING", True, ""),
+    ("raw_value", "BINARY", True, ""),
+    ("encoding", "STRING", False, "protobuf or json, from the topic"),
+    ("schema_id", "INT", True, "from the Confluent wire-format header"),
+    (
+        "decode_error",
+        "STRING",
+        True,
+        "why the record cannot be read as its contract says (null: it can); see decode_reason",
+    ),
+    ("event_id", "STRING", True, ""),
+    ("session_id", "STRING", True, ""),
+    ("car_number", "INT", True, ""),
+    ("event_type", "STRING", False, "position, dynamics, ... or undecodable"),
+    ("event_time", "TIMESTAMP", True, ""),
+    ("event_time_unix_ns", "BIGINT", True, ""),
+    ("producer_time_unix_ns", "BIGINT", True, ""),
+    ("sequence", "BIGINT", True, ""),
+)
+_BRONZE_TAIL = (
+    ("ingested_at", "TIMESTAMP", False, ""),
+    ("session_date", "DATE", False, "UTC date of the event (of the Kafka timestamp when undecodable)"),
+    (
+        "decode_reason",
+        "STRING",
+        True,
+        "reason code of decode_error (streaming/jobs/validation.py REASONS): undecodable, schema_violation, "
+        "event_type_mismatch, out_of_range, batch_failed",
+    ),
+)
+
+
+def bronze_table_columns(envelope: Descriptor | None = None) -> list[tuple[str, str, bool, str]]:
+    """(name, type, nullable, comment) of every column of bronze.telemetry, in order: the record's
+    coordinates and bytes, its envelope, each payload as decoded (the struct named after its type), and
+    what bronze said of it."""
+    payloads = [
+        (t, decoded_struct_type(t, envelope), True, f"the payload as sent when event_type = {t}")
+        for t in EVENT_TYPES
+    ]
+    return [*_BRONZE_HEAD, *payloads, *_BRONZE_TAIL]
+
+
+def render_bronze_ddl(envelope: Descriptor | None = None) -> str:
+    """bronze.telemetry's DDL (sql/010_bronze.sql)."""
+    body = ",\n".join(_column_line(*column) for column in bronze_table_columns(envelope))
+    return (
+        f"-- {BRONZE_TABLE}: every record of the raw topics, both encodings, as it came from Kafka.\n"
+        "-- Undecodable records land too, with decode_error set (and a copy goes to the DLQ topic).\n"
+        "-- Generated from proto/ by `f1 contracts generate` (streaming/contracts/tables.py).\n"
+        "-- Do not edit: change the contract and regenerate.\n"
+        f"CREATE TABLE IF NOT EXISTS {BRONZE_TABLE} (\n{body}\n)\nUSING delta\n"
+        "-- Liquid clustering, not partitions: a micro-batch lands one file (partitions by date and event\n"
+        "-- type made seven), and OPTIMIZE clusters the files by date and event type for readers.\n"
+        "CLUSTER BY (session_date, event_type)\n"
+        "LOCATION '${DELTA_STORAGE_PATH}/bronze/telemetry'\n"
+        "TBLPROPERTIES (\n"
+        "  'delta.appendOnly' = 'true',\n"
+        "  'delta.autoOptimize.optimizeWrite' = 'false',\n"
+        "  -- stats on what readers filter by (clustering columns must have them), not on bytes or payloads\n"
+        "  'delta.dataSkippingStatsColumns' = "
+        "'session_date,event_type,kafka_topic,session_id,event_time,ingested_at',\n"
+        "  -- a checkpoint rebuilds the table's state inside the committing micro-batch: every 50th commit\n"
+        "  'delta.checkpointInterval' = '50',\n"
+        "  'delta.enableChangeDataFeed' = 'false'\n"
+        ");\n"
+    )

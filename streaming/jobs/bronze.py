@@ -1,9 +1,10 @@
 """Bronze: every record of the raw topics into `bronze.telemetry`, decoded in the JVM, nothing dropped.
 
-Decoding is vectorised Spark SQL plus our JVM functions (jvm/udf): f1_protobuf_to_json turns the Protobuf
-topic into the contract's JSON encoding, the JSON topic is taken as it is and checked against the
-registered JSON Schema (f1_telemetry_json_violation), and the envelope is read from that JSON with
-from_json. A record that cannot be decoded, or that breaks its contract (the JSON Schema, an envelope
+Decoding goes straight to typed columns, with no text in between: the Protobuf topic through our JVM
+function f1_protobuf_decode (jvm/udf, protobuf-java's DynamicMessage over the contract's descriptor), the
+JSON topic through Spark's from_json into the same struct, after a check against the registered JSON Schema
+(f1_telemetry_json_violation). Bronze keeps the raw bytes and the typed payload, one struct column per
+event type. A record that cannot be decoded, or that breaks its contract (the JSON Schema, an envelope
 event_type that disagrees with its payload, a value the columns cannot hold), still lands, with
 `decode_reason` and `decode_error` saying why, and a copy goes to the DLQ topic with headers that trace it
 back. The lake query (`streaming.jobs.lake`) reads the raw topics, decodes them here once, and lands the
@@ -19,24 +20,18 @@ from pyspark.sql import functions as F
 from streaming.clients.security import spark_kafka_options
 from streaming.contracts import topics
 from streaming.contracts.event_types import EVENT_TYPES
+from streaming.contracts.tables import BRONZE_TABLE, decoded_record_schema, decoded_struct_type
 from streaming.jobs import failures
 from streaming.settings import Settings
 
-TABLE = "bronze.telemetry"
-# The payload oneof's cases, one JSON text column each.
+TABLE = BRONZE_TABLE
+# The payload oneof's cases: one typed struct column each.
 PAYLOADS = EVENT_TYPES
-# Wider than the table's columns (car_number INT, sequence BIGINT), so that a value at the contract type's
-# limit (uint32, uint64) is read and rejected as out of range instead of breaking the parse.
-ENVELOPE_SCHEMA = (
-    "event_id STRING, session_id STRING, car_number BIGINT, event_type STRING, event_time_unix_ns BIGINT, "
-    "producer_time_unix_ns BIGINT, sequence DECIMAL(20,0)"
-)
-# The whole record as bronze reads it: the envelope, each payload as JSON text, and the error fields.
-RECORD_SCHEMA = (
-    ENVELOPE_SCHEMA
-    + "".join(f", {p} STRING" for p in PAYLOADS)
-    + ", __decode_error STRING, _corrupt_record STRING"
-)
+
+
+# The decoded record (streaming.contracts.tables.decoded_record_schema): what f1_protobuf_decode returns and
+# from_json reads the JSON topic into.
+RECORD_SCHEMA = decoded_record_schema()
 INT_MAX, LONG_MAX = 2**31 - 1, 2**63 - 1
 # bronze.event_time is set for event times in [1970, 2200): a timestamp far outside (an int64 limit) is
 # kept in event_time_unix_ns only, so that no reader or partition value has to hold year 292277.
@@ -150,15 +145,11 @@ def _contract_error(envelope: Column, payload_type: Column, violation: Column) -
 def decode(raw: DataFrame) -> DataFrame:
     """Kafka rows -> bronze rows. Pure column expressions: the JVM does all the work.
 
-    Total over any bytes: no value, however extreme, makes an expression fail. The record's JSON text is
-    computed once (one call of the decoder per row); everything else reads it.
+    Total over any bytes: no value, however extreme, makes an expression fail. A Protobuf record is
+    decoded once, straight into the typed record (f1_protobuf_decode); a JSON record is checked against the
+    registered JSON Schema and parsed once into the same record (from_json).
     """
     is_json = F.col("topic").endswith(".json")
-    text = (
-        F.when(F.col("framing_error").isNotNull(), F.lit(None).cast("string"))
-        .when(is_json, F.expr("CAST(substring(value, 6) AS STRING)"))
-        .otherwise(F.expr("f1_protobuf_to_json(value)"))
-    )
     stage = raw.select(
         "topic",
         "partition",
@@ -168,16 +159,18 @@ def decode(raw: DataFrame) -> DataFrame:
         "value",
         is_json.alias("is_json"),
         framing_error().alias("framing_error"),
-    ).withColumn("text", text)
-
-    # One parse of the text gives everything: the envelope, each payload object as its JSON text (a
-    # STRING field of from_json keeps a nested object's text), the decoder's error, and the text itself
-    # when it is not JSON at all. The JSON topic's text is also checked against the registered JSON
-    # Schema, in the JVM (f1_telemetry_json_violation: unknown fields, wrong types, two payloads, ...).
-    record = F.from_json(F.col("text"), RECORD_SCHEMA, {"columnNameOfCorruptRecord": "_corrupt_record"})
-    violation = F.when(
-        F.col("is_json") & F.col("text").isNotNull(), F.expr("f1_telemetry_json_violation(text)")
     )
+    # The JSON topic's text (after the 5-byte header); the Protobuf topic has none.
+    text = F.when(
+        F.col("is_json") & F.col("framing_error").isNull(), F.expr("CAST(substring(value, 6) AS STRING)")
+    )
+    stage = stage.withColumn("text", text)
+    # The JSON Schema check in the JVM (f1_telemetry_json_violation: unknown fields, wrong types, two
+    # payloads, ...); from_json alone would take an unknown field or a number in quotes without a word.
+    json_record = F.from_json(F.col("text"), RECORD_SCHEMA, {"columnNameOfCorruptRecord": "_corrupt_record"})
+    decoded = F.when(F.col("is_json"), json_record).otherwise(F.expr("f1_protobuf_decode(value)"))
+    record = F.when(F.col("framing_error").isNull(), decoded)
+    violation = F.when(F.col("text").isNotNull(), F.expr("f1_telemetry_json_violation(text)"))
     stage = stage.withColumns({"record": record, "violation": violation})
     envelope = F.col("record")
     payload_type = F.coalesce(*(F.when(envelope[p].isNotNull(), F.lit(p)) for p in PAYLOADS))
@@ -196,7 +189,6 @@ def decode(raw: DataFrame) -> DataFrame:
             "decode_reason": F.when(unreadable.isNotNull(), F.lit("undecodable")).otherwise(contract_reason),
             "decode_error": F.coalesce(unreadable, contract_detail),
             "payload_type": payload_type,
-            "payload_json": F.coalesce(*(envelope[p] for p in PAYLOADS)),
         }
     )
     readable = F.col("decode_reason").isNull() | (F.col("decode_reason") != "undecodable")
@@ -223,7 +215,7 @@ def decode(raw: DataFrame) -> DataFrame:
             F.when(readable, event_ns).alias("event_time_unix_ns"),
             F.when(readable, F.col("envelope.producer_time_unix_ns")).alias("producer_time_unix_ns"),
             F.when(readable & (sequence <= LONG_MAX), sequence.cast("long")).alias("sequence"),
-            F.when(readable, F.col("payload_json")).alias("payload_json"),
+            *(F.when(readable, F.col(f"envelope.{p}")).alias(p) for p in PAYLOADS),
             F.current_timestamp().alias("ingested_at"),
             "decode_reason",
         )
@@ -257,7 +249,7 @@ def set_aside(raw: DataFrame, detail: str) -> DataFrame:
         unread("event_time_unix_ns", "bigint"),
         unread("producer_time_unix_ns", "bigint"),
         unread("sequence", "bigint"),
-        unread("payload_json", "string"),
+        *(unread(p, decoded_struct_type(p)) for p in PAYLOADS),
         F.current_timestamp().alias("ingested_at"),
         F.lit(failures.REASON).alias("decode_reason"),
         F.to_date("timestamp").alias("session_date"),

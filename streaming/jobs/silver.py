@@ -3,7 +3,7 @@
 `SilverBatch` is the silver stage of the lake query's micro-batch (`streaming.jobs.lake`): it takes the
 batch's bronze rows (decoded once, cached) and
 
-1. drops repeats of an `event_id`: within the batch (`dropDuplicates`), and of events silver already
+1. drops repeats of an `event_id`: within the batch (`without_repeats`), and of events silver already
    holds, by looking each row's event id up in the silver table and the quarantine, pruned to the batch's
    sessions and to the seconds of event time its rows cover (`lookup_intervals`; the tables keep stats on
    session_id and event_time, so a batch of live events reads the newest file or two of each table). The
@@ -60,6 +60,25 @@ def dedup_key() -> Column:
     return F.when(has_id, F.col("event_id")).otherwise(
         F.concat_ws(":", "kafka_topic", "kafka_partition", "kafka_offset")
     )
+
+
+def without_repeats(batch: DataFrame) -> DataFrame:
+    """The batch with one row per `dedup_key`: of the rows sharing one, the first by Kafka coordinates.
+
+    Repeats within a batch are rare, so they are found on a narrow aggregation (the key and the record's
+    coordinates) and the few keys with repeats are broadcast back: the batch's wide rows (bytes, payloads)
+    are never shuffled, as `dropDuplicates` would shuffle them. The row kept is the same on every try.
+    """
+    keyed = batch.withColumn("dedup_key", dedup_key())
+    coordinates = F.struct("kafka_topic", "kafka_partition", "kafka_offset")
+    repeated = (
+        keyed.groupBy("dedup_key")
+        .agg(F.count(F.lit(1)).alias("copies"), F.min(coordinates).alias("kept"))
+        .where(F.col("copies") > 1)
+        .drop("copies")
+    )
+    marked = keyed.join(F.broadcast(repeated), "dedup_key", "left")
+    return marked.where(F.col("kept").isNull() | (coordinates == F.col("kept"))).drop("kept")
 
 
 # Event time is looked up in one-second buckets: a batch's rows cover a few seconds of event time each
@@ -202,6 +221,7 @@ def set_aside_rows(batch: DataFrame, detail: str, quarantined_at: dt.datetime) -
     Only bronze's own columns, copied: nothing here reads a record's contents, so nothing can fail.
     """
     reason, detail_ = F.lit(failures.REASON), F.lit(detail)
+    batch = batch.withColumn("payload_json", F.lit(None).cast("string"))
     return batch.select(*_quarantine_columns(reason, detail_, F.col("session_date"), quarantined_at))
 
 
@@ -242,22 +262,23 @@ UNUSED_AFTER_VALIDATION = (
 
 
 def cacheable(validated: DataFrame, enriched: Column | None) -> DataFrame:
-    """What a batch keeps of its validated rows: the record's bytes and text only where quarantine needs them.
+    """What a batch keeps of its validated rows: the record's bytes only where quarantine needs them.
 
-    The raw value and the payload's JSON are most of a row's size, and only quarantined rows keep them;
-    accepted rows carry their enriched Kafka value instead (computed here, from the raw value), and their
-    payload as the parsed struct the tables read.
+    The raw value is most of a row's size, and only quarantined rows keep it, with their payload as JSON
+    text for people (`payload_json`: rare rows, so no text is made for the accepted ones); accepted rows
+    carry their enriched Kafka value instead (computed here, from the raw value), and their payload as the
+    struct the tables read (`p_<type>`; bronze's own payload columns are dropped).
     """
     keep_original = quarantined()
+    payload = F.coalesce(*(F.to_json(t) for t in EVENT_TYPES))
     columns = {
         "raw_value": F.when(keep_original, F.col("raw_value")),
-        "payload_json": F.when(keep_original, F.col("payload_json")),
+        "payload_json": F.when(keep_original, payload),
     }
     if enriched is not None:
         columns[ENRICHED_VALUE] = enriched
-    return validated.withColumns(columns).drop(
-        *(c for c in UNUSED_AFTER_VALIDATION if c in validated.columns)
-    )
+    unused = [*UNUSED_AFTER_VALIDATION, *EVENT_TYPES]
+    return validated.withColumns(columns).drop(*(c for c in unused if c in validated.columns))
 
 
 # --- the micro-batch ---------------------------------------------------------------------------------------
@@ -393,7 +414,10 @@ class SilverBatch:
             .withColumn("in_silver", F.lit(True))
             .localCheckpoint()
         )
-        marked = rows.join(existing, "event_id", "left")
+        # Broadcast: the ids silver holds in the batch's sessions and seconds are about as many as the
+        # batch's rows at most (bounded by STREAM_MAX_OFFSETS_PER_TRIGGER), and a broadcast join leaves the
+        # batch's rows where they are instead of shuffling all of them once more.
+        marked = rows.join(F.broadcast(existing), "event_id", "left")
         return marked.withColumn("in_silver", F.coalesce("in_silver", F.lit(False)))
 
     def set_aside(self, rows: DataFrame, batch_id: int, detail: str) -> None:
@@ -468,9 +492,9 @@ class SilverBatch:
         intervals = {sid: lookup_intervals(found) for sid, found in buckets.items()}
         by_id = any(r.by_id for r in summary)
         self._describe(batch_id, "look up repeats")
-        # A repeat within the batch is dropped here (either copy: they are the same event); a repeat of
-        # an event an earlier batch landed is marked by the lookup.
-        unique = batch.withColumn("dedup_key", dedup_key()).dropDuplicates(["dedup_key"])
+        # A repeat within the batch is dropped here (the first copy by Kafka coordinates stays: they are
+        # the same event); a repeat of an event an earlier batch landed is marked by the lookup.
+        unique = without_repeats(batch)
         rows = (
             self._mark_events_in_silver(unique, intervals, by_id)
             if intervals or by_id

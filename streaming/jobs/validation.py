@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.contracts.tables import parse_schema, payload_fields
+from streaming.contracts.tables import payload_fields
 
 # Reason codes, in the order the rules are checked: a record is quarantined for the first one it breaks.
 REASONS = (
@@ -125,15 +125,11 @@ def payload_column(event_type: str) -> str:
 
 
 def parse_payloads(rows: DataFrame) -> DataFrame:
-    """One struct column per event type, parsed from payload_json only for rows of that type."""
+    """One struct column per event type (`p_<type>`): the row's own payload as bronze decoded it, typed
+    (`streaming.jobs.bronze`), and null for the other types."""
     return rows.select(
         "*",
-        *(
-            F.when(F.col("event_type") == t, F.from_json("payload_json", parse_schema(t))).alias(
-                payload_column(t)
-            )
-            for t in EVENT_TYPES
-        ),
+        *(F.when(F.col("event_type") == t, F.col(t)).alias(payload_column(t)) for t in EVENT_TYPES),
     )
 
 

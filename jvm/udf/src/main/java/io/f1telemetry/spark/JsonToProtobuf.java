@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * Reads the contract's JSON encoding (UTF-8 bytes) straight into Protobuf wire bytes, guided by the
- * descriptors: the inverse of ProtobufToJson's writer, with no JSON library and no message objects.
+ * descriptors: the inverse of the JSON encoding, with no JSON library and no message objects.
  *
  * <p>It accepts what protobuf's JsonFormat parser accepts for our contracts: proto or JSON (lowerCamel)
  * field names; enums by name or number, and by short name too (RACE for SESSION_TYPE_RACE, as the silver
