@@ -110,7 +110,13 @@ def _contract_error(envelope: Column, payload_type: Column, violation: Column) -
     the values the table's columns cannot hold.
     """
     declared = envelope["event_type"]
-    expected = F.concat(F.lit("EVENT_TYPE_"), F.upper(payload_type))
+    # the enum's name for each payload, spelled out: Spark 4's upper() maps case through ICU, per row
+    expected = None
+    for p in PAYLOADS:
+        name = F.lit(f"EVENT_TYPE_{p.upper()}")
+        expected = (
+            F.when(payload_type == p, name) if expected is None else expected.when(payload_type == p, name)
+        )
     car, sequence = envelope["car_number"], envelope["sequence"]
     checks = [
         (violation.isNotNull(), "schema_violation", violation),
