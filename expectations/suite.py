@@ -15,7 +15,7 @@ from functools import cache, cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from streaming.clients.catalog import SQL_DIR
+from streaming.clients.catalog import SQL_DIR, struct_fields
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -87,13 +87,14 @@ _SPARK_TYPES = {
     "DATE": "DateType",
     "TIMESTAMP": "TimestampType",
     "TIMESTAMP_NTZ": "TimestampNTZType",
+    "STRUCT": "StructType",  # bronze's typed payloads, silver's payload columns
 }
-_COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z_]+)(\([\d,\s]*\))?")
+_COLUMN = re.compile(r"^\s+(\w+)\s+(STRUCT<.*>|[A-Z_]+(?:\([\d,\s]*\))?)")
 
 
 def spark_type_name(sql_type: str) -> str:
     """'DECIMAL(20,0)' -> 'DecimalType': the name ExpectColumnValuesToBeOfType takes for Spark."""
-    base = sql_type.split("(", 1)[0].strip().upper()
+    base = re.split(r"[(<]", sql_type, maxsplit=1)[0].strip().upper()
     if base not in _SPARK_TYPES:
         raise ValueError(f"no Spark type known for SQL type {sql_type!r}: add it to _SPARK_TYPES")
     return _SPARK_TYPES[base]
@@ -114,7 +115,7 @@ def ddl_columns(table: str) -> tuple[tuple[str, str], ...]:
                 return tuple(columns)
             column = _COLUMN.match(line)
             if column:
-                columns.append((column.group(1), column.group(2) + (column.group(3) or "")))
+                columns.append((column.group(1), column.group(2)))
     raise LookupError(f"no CREATE TABLE for {table} in {SQL_DIR}")
 
 
@@ -124,8 +125,14 @@ def schema_expectations(E: ModuleType, columns: tuple[tuple[str, str], ...]) -> 
     A Delta table's rows always match its own schema; what can drift is the table against the contract
     (a column added by schema evolution, a table recreated by hand), so the DDL is the reference.
     """
+    # GX lists a struct column's fields after it, as `column.field`
+    listed = [
+        f"{name}.{field}" if field else name
+        for name, type_ in columns
+        for field in ["", *(f for f, _ in (struct_fields(type_) if type_.startswith("STRUCT<") else []))]
+    ]
     return [
-        E.ExpectTableColumnsToMatchOrderedList(column_list=[name for name, _ in columns]),
+        E.ExpectTableColumnsToMatchOrderedList(column_list=listed),
         *(E.ExpectColumnValuesToBeOfType(column=name, type_=spark_type_name(t)) for name, t in columns),
     ]
 
