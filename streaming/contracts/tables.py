@@ -99,11 +99,15 @@ def parse_schema(event_type: str, envelope: Descriptor | None = None) -> str:
     return ", ".join(f"`{f.name}` {f.parse_type}" for f in payload_fields(event_type, envelope))
 
 
+def _struct_type(event_type: str, envelope: Descriptor | None, types: str) -> str:
+    """STRUCT<...> of the payload's fields, each with its `types` attribute (parse_type or table_type)."""
+    fields = ", ".join(f"{f.name}: {getattr(f, types)}" for f in payload_fields(event_type, envelope))
+    return f"STRUCT<{fields}>"
+
+
 def decoded_struct_type(event_type: str, envelope: Descriptor | None = None) -> str:
     """The Spark SQL type of event_type's payload as decoded (bronze keeps it so): wide integers."""
-    return (
-        "STRUCT<" + ", ".join(f"{f.name}: {f.parse_type}" for f in payload_fields(event_type, envelope)) + ">"
-    )
+    return _struct_type(event_type, envelope, "parse_type")
 
 
 def decoded_envelope(envelope: Descriptor | None = None) -> list[tuple[str, str]]:
@@ -163,8 +167,7 @@ EVENT_TYPE_COLUMN = (
 
 def payload_struct_type(event_type: str, envelope: Descriptor | None = None) -> str:
     """The Spark SQL type of event_type's payload column in the silver table: its fields as in the view."""
-    fields = ", ".join(f"{f.name}: {f.table_type}" for f in payload_fields(event_type, envelope))
-    return f"STRUCT<{fields}>"
+    return _struct_type(event_type, envelope, "table_type")
 
 
 def silver_table_columns(envelope: Descriptor | None = None) -> list[tuple[str, str, bool, str]]:
