@@ -12,9 +12,10 @@ import datetime as dt
 
 import dagster as dg
 import pytest
+from dagster._utils.schedules import cron_string_iterator
 
 from expectations import silver
-from f1_assets.gold.automation import gold_automation
+from f1_assets.gold.automation import GOLD_CRON, gold_automation
 from f1_assets.keys import table_asset_key
 from f1_assets.quality.checks import expectation_checks
 from f1_assets.resources import resources_for
@@ -74,7 +75,11 @@ def test_checks_pass_fail_with_samples_and_block_gold(spark, platform_settings, 
     defs = definitions(platform_settings, quality_db, "position_null_keys")
     now = dt.datetime.now(dt.UTC)
     _, cursor = gold_requested(defs, instance, None, now)
-    tick = now + dt.timedelta(minutes=10)  # gold's cron has ticked by then
+    # one second past a tick of gold's cron, two ticks on: every later evaluation (up to a minute after)
+    # falls before the next tick, which would start a new "changed since the tick" (10% of runs, by chance)
+    ticks = cron_string_iterator(now.timestamp(), GOLD_CRON, "UTC")
+    next(ticks)
+    tick = next(ticks) + dt.timedelta(seconds=1)
     requested, cursor = gold_requested(defs, instance, cursor, tick)
     assert not requested  # the tick alone: silver has not changed since
 
