@@ -39,13 +39,12 @@ class LakeBatch:
         # The raw batch is not cached: Spark counts a batch's input rows on the plan foreachBatch runs,
         # and a cache of the raw batch hides the Kafka scan from it (numInputRows 0). The decoded rows are
         # cached; a retry, rare, reads the batch's offsets from Kafka again.
-        appends = self.silver.appends
         failures.run_batch(
             lambda: self._land(raw, batch_id),
             lambda detail: self._set_aside(raw, batch_id, detail),
             self.s.stream_batch_tries,
             name=f"{QUERY_NAME} batch {batch_id}",
-            before_retry=lambda: appends.retrying(batch_id),
+            before_retry=lambda: self.silver.retrying(batch_id),
             on_failed=self.on_failed,
         )
 

@@ -39,6 +39,7 @@ from streaming.contracts.event_types import EVENT_TYPES
 from streaming.contracts.tables import CONTEXT_COLUMNS, SILVER_TABLE, payload_fields, silver_table_columns
 from streaming.jobs import SCHEDULER_POOL, TxnAppId, failures, sessions
 from streaming.jobs.appends import BatchAppends
+from streaming.jobs.recent_ids import RecentIds
 from streaming.jobs.validation import EVENT_TIME_RANGE_NS, NS_PER_S, SchemaIds, payload_column, validate
 from streaming.jobs.watermarks import WatermarkStore, merge_newest, session_watermarks, stream_key
 from streaming.settings import Settings
@@ -343,6 +344,13 @@ class SilverBatch:
         self._registry_checked_at = 0.0
         self.lateness_ns = s.silver_allowed_lateness_seconds * NS_PER_S
         self.tolerance_ns = s.silver_future_tolerance_seconds * NS_PER_S
+        # the ids this run landed lately: a live batch looks its repeats up there, not in the tables
+        self.recent = RecentIds(self._ids_in_tables)
+
+    def retrying(self, batch_id: int) -> None:
+        """A try of `batch_id` failed: it runs again, and may have landed in some tables already."""
+        self.appends.retrying(batch_id)
+        self.recent.forget()
 
     # caches ------------------------------------------------------------------------------------------------
 
@@ -385,8 +393,20 @@ class SilverBatch:
 
     # steps -------------------------------------------------------------------------------------------------
 
+    def _ids_in_tables(self, where: Column) -> DataFrame:
+        """(session_id, event_time, event_id) of the rows silver and the quarantine hold, where `where`."""
+        found = [
+            self.spark.table(table).where(where).select("session_id", "event_time", "event_id")
+            for table in (SILVER_TABLE, QUARANTINE_TABLE)
+        ]
+        return found[0].unionByName(found[1]).where(F.col("event_id").isNotNull())
+
     def _mark_events_in_silver(
-        self, rows: DataFrame, intervals: dict[str, list[tuple[int, int]]], by_id: bool
+        self,
+        rows: DataFrame,
+        intervals: dict[str, list[tuple[int, int]]],
+        by_id: bool,
+        remembered: DataFrame | None = None,
     ) -> DataFrame:
         """`in_silver`: the event has landed already, in a silver table or in quarantine (a repeat).
 
@@ -395,7 +415,7 @@ class SilverBatch:
         topics into other batches), and then be in both. Repeats still go through validation, so that they
         move the lateness watermarks as they did the first time.
         """
-        existing = None
+        existing = remembered  # the ids of seconds the run's memory covers (streaming.jobs.recent_ids)
         if intervals:
             where = lookup_filter(intervals)
             for table in (SILVER_TABLE, QUARANTINE_TABLE):
@@ -489,17 +509,22 @@ class SilverBatch:
         for r in summary:
             if r.bucket is not None:
                 buckets.setdefault(r.session_id, []).append(r.bucket)
-        intervals = {sid: lookup_intervals(found) for sid, found in buckets.items()}
         by_id = any(r.by_id for r in summary)
+        clock = outcome.timed("plan", clock)
         self._describe(batch_id, "look up repeats")
+        # seconds the run's memory covers are looked up there; the others (old ones) in the tables
+        in_memory, in_tables = self.recent.split(buckets)
+        remembered = self.recent.lookup(in_memory)
+        intervals = {sid: lookup_intervals(found) for sid, found in in_tables.items()}
         # A repeat within the batch is dropped here (the first copy by Kafka coordinates stays: they are
         # the same event); a repeat of an event an earlier batch landed is marked by the lookup.
         unique = without_repeats(batch)
         rows = (
-            self._mark_events_in_silver(unique, intervals, by_id)
-            if intervals or by_id
+            self._mark_events_in_silver(unique, intervals, by_id, remembered)
+            if intervals or by_id or remembered is not None
             else unique.withColumn("in_silver", F.lit(False))
         )
+        clock = outcome.timed("look up repeats", clock)
         enriched = enriched_value(self.enriched_schema_id, time.time_ns()) if self.enriched_topic else None
         # Cached once: the columnar cache lets each table's write read only the columns it needs.
         validated = cacheable(
@@ -507,12 +532,12 @@ class SilverBatch:
         ).persist()
         outcome.timed("plan", clock)
         try:
-            self._write(validated, batch_id, outcome, newest_before, list(also))
+            self._write(validated, batch_id, outcome, newest_before, list(also), buckets)
         finally:
             validated.unpersist()
         return outcome
 
-    def _write(self, validated, batch_id, outcome: BatchOutcome, newest_before, also) -> None:
+    def _write(self, validated, batch_id, outcome: BatchOutcome, newest_before, also, buckets) -> None:
         clock = time.perf_counter()
         self._describe(batch_id, "validate")
         # Counts, newest and oldest event time per stream and reason: what the metrics, the watermarks and
@@ -561,6 +586,12 @@ class SilverBatch:
         self._append_all(writes, batch_id)
         outcome.committed_ns = time.time_ns()
         clock = outcome.timed("delta appends", clock)
+
+        # what the batch landed, for the next batches' lookups (after the commits: a try that fails before
+        # them makes the memory forget everything instead)
+        landed = validated.where(~F.col("in_silver")).withColumn("bucket", lookup_bucket())
+        self.recent.remember(landed.select("session_id", "bucket", "event_id"), buckets)
+        clock = outcome.timed("remember ids", clock)
 
         batch_newest = {
             stream_key(r.session_id, r.car_number, r.event_type): r.newest_ns
