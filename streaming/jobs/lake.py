@@ -51,7 +51,8 @@ class LakeBatch:
     def _land(self, raw: DataFrame, batch_id: int) -> None:
         rows = bronze.decode(raw).persist()
         try:
-            if self.silver.process(rows, batch_id, also=[(bronze.TABLE, rows)]) is not None:
+            outcome = self.silver.process(rows, batch_id, also=[(bronze.TABLE, rows)])
+            if outcome is not None and outcome.broken:  # no Spark job for a batch without broken records
                 bronze.publish_dlq(self.s, rows)
         finally:
             rows.unpersist()

@@ -291,6 +291,7 @@ class BatchOutcome:
 
     batch_id: int
     input_rows: int = 0
+    broken: int = 0  # rows that break their contract (bronze's decode_reason): what goes to the DLQ
     replayed_duplicates: int = 0
     valid: dict[str, int] = field(default_factory=dict)  # per event type
     quarantined: dict[str, int] = field(default_factory=dict)  # per reason
@@ -486,10 +487,13 @@ class SilverBatch:
             .agg(
                 F.count(F.lit(1)).alias("rows"),
                 F.count(F.when(looked_up_by_id(), True)).alias("by_id"),
+                F.count("decode_reason").alias("broken"),
             )
             .collect()
         )
-        outcome = BatchOutcome(batch_id, input_rows=sum(r.rows for r in summary))
+        outcome = BatchOutcome(
+            batch_id, input_rows=sum(r.rows for r in summary), broken=sum(r.broken for r in summary)
+        )
         clock = outcome.timed("read and summarise", clock)
         if not summary:
             return None
@@ -505,6 +509,7 @@ class SilverBatch:
             session_watermarks(newest_before, self.lateness_ns),
             self.tolerance_ns,
         )
+        clock = outcome.timed("session context", clock)
         buckets: dict[str, list[int]] = {}
         for r in summary:
             if r.bucket is not None:
@@ -527,10 +532,10 @@ class SilverBatch:
         clock = outcome.timed("look up repeats", clock)
         enriched = enriched_value(self.enriched_schema_id, time.time_ns()) if self.enriched_topic else None
         # Cached once: the columnar cache lets each table's write read only the columns it needs.
-        validated = cacheable(
-            validate(sessions.with_context(rows, context), self.schema_ids), enriched
-        ).persist()
-        outcome.timed("plan", clock)
+        validated = cacheable(validate(sessions.with_context(rows, context), self.schema_ids), enriched)
+        clock = outcome.timed("plan", clock)
+        validated = validated.persist()
+        outcome.timed("plan the cache", clock)
         try:
             self._write(validated, batch_id, outcome, newest_before, list(also), buckets)
         finally:
@@ -568,24 +573,19 @@ class SilverBatch:
         clock = outcome.timed("validate", clock)
 
         now = outcome.validated_at = dt.datetime.now(dt.UTC)
-        if self.enriched_topic and outcome.valid_total:
-            self._describe(batch_id, "enriched to kafka")
-            (
-                enriched_records(validated)
-                .write.format("kafka")
-                .options(**spark_kafka_options(self.s))
-                .option("topic", self.enriched_topic)
-                .save()
-            )
-            clock = outcome.timed("enriched to kafka", clock)
         writes = [*also]
         if outcome.valid_total:
             writes.append((SILVER_TABLE, silver_rows(validated, now)))
         if outcome.quarantined_total:
             writes.append((QUARANTINE_TABLE, quarantine_rows(validated, now)))
-        self._append_all(writes, batch_id)
+        # The enriched topic is written beside the appends: a crash before the batch is in the checkpoint
+        # runs the whole batch again, Kafka's write included (at least once), whichever finished first.
+        enriched = None
+        if self.enriched_topic and outcome.valid_total:
+            enriched = lambda: self._publish_enriched(validated, batch_id)  # noqa: E731
+        self._append_all(writes, batch_id, also_run=enriched)
         outcome.committed_ns = time.time_ns()
-        clock = outcome.timed("delta appends", clock)
+        clock = outcome.timed("delta appends and enriched to kafka", clock)
 
         # what the batch landed, for the next batches' lookups (after the commits: a try that fails before
         # them makes the memory forget everything instead)
@@ -617,8 +617,20 @@ class SilverBatch:
         )
         return {"0.5": p50, "0.99": p01}
 
-    def _append_all(self, writes: list[tuple[str, DataFrame]], batch_id: int) -> None:
-        """Append to each table idempotently; tables are independent, so their commits overlap."""
+    def _publish_enriched(self, validated: DataFrame, batch_id: int) -> None:
+        self._describe(batch_id, "enriched to kafka")
+        (
+            enriched_records(validated)
+            .write.format("kafka")
+            .options(**spark_kafka_options(self.s))
+            .option("topic", self.enriched_topic)
+            .save()
+        )
+
+    def _append_all(
+        self, writes: list[tuple[str, DataFrame]], batch_id: int, also_run: Callable[[], None] | None = None
+    ) -> None:
+        """Append to each table idempotently, and run `also_run`: independent writes, so they overlap."""
 
         def append(item: tuple[str, DataFrame]) -> None:
             table, frame = item
@@ -626,7 +638,11 @@ class SilverBatch:
             self.append(frame, table, batch_id, self.appends)
 
         with ThreadPoolExecutor(max_workers=max(1, self.s.silver_parallel_writes)) as pool:
-            list(pool.map(append, writes))
+            done = [pool.submit(append, item) for item in writes]
+            if also_run is not None:
+                done.append(pool.submit(also_run))
+            for future in done:
+                future.result()
 
     @staticmethod
     def append(frame: DataFrame, table: str, batch_id: int, appends: BatchAppends) -> bool:
