@@ -52,6 +52,9 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         # validation rules are ~0.5 MB of Java), so each batch evicted the last one's and compiled it all
         # again, about a second a batch (measured: 224 of 384 compiles in 40 s were of code compiled before).
         "spark.sql.codegen.cache.maxEntries": "2000",
+        # A micro-batch is cached for the few seconds its writes read it: encoding the cache's columns
+        # (dictionaries, run lengths, after a pass that gathers their statistics) costs more than it saves.
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
         # no progress bars in a terminal or a captured log: the stream's metrics and status say it better
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": str(s.spark_shuffle_partitions),
