@@ -418,10 +418,8 @@ class SilverBatch:
         """
         existing = remembered  # the ids of seconds the run's memory covers (streaming.jobs.recent_ids)
         if intervals:
-            where = lookup_filter(intervals)
-            for table in (SILVER_TABLE, QUARANTINE_TABLE):
-                ids = self.spark.table(table).where(where).select("event_id")
-                existing = ids if existing is None else existing.unionByName(ids)
+            ids = self._ids_in_tables(lookup_filter(intervals)).select("event_id")
+            existing = ids if existing is None else existing.unionByName(ids)
         if by_id:  # a few broken records: the quarantine's ids, joined with theirs
             wanted = rows.where(looked_up_by_id()).select("event_id")
             ids = self.spark.table(QUARANTINE_TABLE).select("event_id").join(wanted, "event_id", "left_semi")
