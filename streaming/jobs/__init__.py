@@ -101,3 +101,10 @@ def _literal(value, data_type):
         pairs = [(_literal(k, data_type.keyType), _literal(v, data_type.valueType)) for k, v in value.items()]
         return F.create_map(*(column for pair in pairs for column in pair)).cast(data_type)
     return F.lit(value).cast(data_type)
+
+
+def release(frame) -> None:
+    """Free a locally checkpointed frame's blocks now rather than at the driver's next garbage collection."""
+    # not a checkpointed frame's plan (another Spark version): the context cleaner frees it later
+    with contextlib.suppress(Exception):
+        frame._jdf.queryExecution().analyzed().rdd().unpersist(False)

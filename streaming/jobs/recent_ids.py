@@ -21,13 +21,14 @@ The decisions (which second goes where, which frames to read or drop) are pure f
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+from streaming.jobs import release
 
 # Seconds of event time before now that the memory covers: stragglers and repeats within it cost no table
 # read. ~5,500 ids/s at the nominal rate: 0.7 M ids (about 60 MB of cached blocks) for 120 s.
@@ -190,10 +191,3 @@ def checkpoint(ids: DataFrame) -> DataFrame:
     """`ids` (session_id, bucket, event_id) computed now and kept in the block manager, its plan cut: a
     cached frame whose plan read `validated` would be recomputed when the batch unpersists it."""
     return ids.select("session_id", "bucket", "event_id").coalesce(1).localCheckpoint(eager=True)
-
-
-def release(frame: DataFrame) -> None:
-    """Free a checkpointed frame's blocks now rather than at the driver's next garbage collection."""
-    # not a checkpointed frame's plan (another Spark version): the context cleaner frees it later
-    with contextlib.suppress(Exception):
-        frame._jdf.queryExecution().analyzed().rdd().unpersist(False)
