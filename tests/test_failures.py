@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from streaming.jobs import failures
@@ -60,9 +62,16 @@ def test_a_query_being_stopped_is_never_taken_for_bad_data(message):
     def attempt():
         raise Boom(message)
 
-    with pytest.raises(Boom):
-        failures.run_batch(attempt, set_aside.append, 3, name="t", sleep=lambda _: None)
+    with pytest.raises(failures.QueryStopping) as raised:
+        failures.run_batch(attempt, set_aside.append, 3, name="lake batch 7", sleep=lambda _: None)
     assert set_aside == []
+    # Spark takes it for a stop (StreamExecution.PROXY_ERROR), and its text is short enough for that regex
+    assert re.search(
+        r"Py4JJavaError: An error occurred while calling(.|\n)*java.lang.InterruptedException",
+        str(raised.value),
+    )
+    assert message in str(raised.value) and len(str(raised.value)) < 400
+    assert raised.value.__suppress_context__  # the original error's trace is not printed with it
 
 
 def test_a_crash_loop_is_carried_across_processes_until_progress():

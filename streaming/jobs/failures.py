@@ -33,6 +33,19 @@ STOPPING = (
 )
 REASON = "batch_failed"
 DETAIL_CHARS = 1_000
+# How Spark tells a query stopped through Python from a failed one: this text, then (anywhere after it)
+# an interruption's class name (StreamExecution.PROXY_ERROR in Spark 4.1). Its regex recurses once per
+# character in between, so a whole Py4J error (a JVM stack trace) overflowed the stream thread's stack at
+# every stop: a StackOverflowError of 1,000 lines instead of a clean stop.
+SPARK_STOP_TEXT = "py4j.protocol.Py4JJavaError: An error occurred while calling"
+
+
+class QueryStopping(Exception):
+    """A batch ended because its query or Spark is stopping: short, so that Spark reads it as a stop."""
+
+    @classmethod
+    def of(cls, error: BaseException, name: str) -> QueryStopping:
+        return cls(f"{SPARK_STOP_TEXT} {name}: java.lang.InterruptedException ({describe(error)[:200]})")
 
 
 def is_stopping(error: BaseException) -> bool:
@@ -74,7 +87,7 @@ def run_batch(
             return None
         except Exception as caught:
             if is_stopping(caught):
-                raise
+                raise QueryStopping.of(caught, name) from None  # no chained trace: see SPARK_STOP_TEXT
             error = caught
             print(f"{name}: try {number} of {tries} of a batch failed: {describe(caught)}", flush=True)
             if number < tries:
