@@ -189,5 +189,5 @@ class RecentIds:
 
 def checkpoint(ids: DataFrame) -> DataFrame:
     """`ids` (session_id, bucket, event_id) computed now and kept in the block manager, its plan cut: a
-    cached frame whose plan read `validated` would be recomputed when the batch unpersists it."""
+    cached frame whose plan read `validated` would be recomputed once the batch releases it."""
     return ids.select("session_id", "bucket", "event_id").coalesce(1).localCheckpoint(eager=True)

@@ -548,7 +548,7 @@ class SilverBatch:
         clock = time.perf_counter()
         self._describe(batch_id, "count outcomes")
         # Counts, newest and oldest event time per stream and reason: what the metrics, the watermarks and
-        # the outcome need, in one aggregation over a few columns of the cached rows.
+        # the outcome need, in one aggregation over a few columns of the checkpointed rows.
         keys = ("in_silver", "reason", "session_id", "car_number", "event_type")
         stats = (
             validated.groupBy(*keys)
