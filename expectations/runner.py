@@ -1,23 +1,26 @@
 """Run a quality suite on a table's recent rows with Great Expectations 1.x, and return a plain result.
 
-Pure: no Dagster here. The asset checks (f1_assets) call `check_table` and turn the `CheckResult` into an
-AssetCheckResult with `to_metadata()`:
+Pure: no Dagster here. The asset checks (f1_assets) call `check_lake_table` (bronze and silver, read with
+delta-rs: no Spark JVM) or `check_table` (gold, in the Spark session dbt built it in), and turn the
+`CheckResult` into an AssetCheckResult with `to_metadata()`:
 
-    result = check_table(spark, "silver.position", silver.suite_for("position"))
+    result = check_lake_table(Lake.of(settings), "silver.position", silver.suite_for("position"))
     AssetCheckResult(passed=result.success, metadata=result.to_metadata())
 
 Which rows: tables grow forever, so a check reads a bounded window, the rows whose lineage time column
 (bronze `ingested_at`, silver `validated_at`, quarantine `quarantined_at`) lies in the last `window` before
 `now` (default: the last 15 minutes of wall-clock time). Change data feed is off on these tables, so a
-time filter is the cheapest bound. Uniqueness is judged within the window: the streams deduplicate across
-a horizon, and this check catches what slips through in the rows it sees; a repeat whose two copies fall
-in different windows needs `window=None` (the whole table, expensive: for a maintenance run).
+time filter is the cheapest bound (delta-rs skips the files whose statistics lie outside it). Uniqueness is
+judged within the window: the streams deduplicate across a horizon, and this check catches what slips
+through in the rows it sees; a repeat whose two copies fall in different windows needs `window=None` (the
+whole table, expensive: for a maintenance run).
 
-How: one ephemeral GX context per process (no files, no network), one Spark data source bound to the
-caller's SparkSession, one dataframe asset with a whole-dataframe batch definition. Schema expectations
-run on the frame's schema alone; the others on the window's rows pruned to the columns they read, cached
-for the duration of the check (GX computes several Spark jobs per expectation). GX is not thread-safe:
-checks in one process run one at a time.
+How: one ephemeral GX context per process (no files, no network), with a pandas data source for the lake's
+rows and a Spark one bound to the caller's SparkSession, each a dataframe asset with a whole-dataframe
+batch definition. Schema expectations look at the schema alone: on the lake, the Delta log's (Spark's
+types, compared here as GX compares them on Spark); on Spark, an empty frame's. The others run on the
+window's rows pruned to the columns they read. GX is not thread-safe: checks in one process run one at a
+time.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from expectations.suite import SCHEMA_ONLY, Suite, great_expectations
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from expectations.lake import Lake
 
 DEFAULT_WINDOW = dt.timedelta(minutes=15)
 SAMPLE_SIZE = 5  # unexpected values and rows kept per failing expectation
@@ -191,7 +196,7 @@ def _context():
     return _gx_state["context"]
 
 
-def _batch_definition(spark: SparkSession):
+def _spark_batch_definition(spark: SparkSession):
     """The whole-dataframe batch definition of a Spark data source bound to `spark`.
 
     GX's Spark data source would otherwise find a session itself: it tries a Spark Connect session first
@@ -226,8 +231,23 @@ def _columns_read(expectation: Any) -> set[str]:
     return names | set(kwargs.get("column_list") or ())
 
 
-def _validate(frame: DataFrame, gx_suite: Any, result_format: dict) -> list[Any]:
-    batch = _batch_definition(frame.sparkSession).get_batch(batch_parameters={"dataframe": frame})
+def _pandas_batch_definition():
+    """The whole-dataframe batch definition of the context's pandas data source (the lake's rows)."""
+    if "pandas_batch_definition" not in _gx_state:
+        asset = _context().data_sources.add_pandas("f1_pandas").add_dataframe_asset("rows")
+        _gx_state["pandas_batch_definition"] = asset.add_batch_definition_whole_dataframe("whole_dataframe")
+    return _gx_state["pandas_batch_definition"]
+
+
+def _validate(frame: Any, gx_suite: Any, result_format: dict) -> list[Any]:
+    """GX's results of `gx_suite` on `frame`: a pandas DataFrame, or a Spark one in its own session."""
+    import pandas as pd
+
+    if isinstance(frame, pd.DataFrame):
+        definition = _pandas_batch_definition()
+    else:
+        definition = _spark_batch_definition(frame.sparkSession)
+    batch = definition.get_batch(batch_parameters={"dataframe": frame})
     return list(batch.validate(gx_suite, result_format=result_format).results)
 
 
@@ -260,6 +280,53 @@ def _validate_rows(rows: DataFrame, suite: Suite, expectations: list[Any], index
     return [r for r in first if r.success] + second
 
 
+def _split(suite: Suite) -> tuple[list[Any], list[Any]]:
+    """(schema expectations, row expectations) of the suite."""
+    schema_part = [e for e in suite.expectations if e.expectation_type in SCHEMA_ONLY]
+    return schema_part, [e for e in suite.expectations if e.expectation_type not in SCHEMA_ONLY]
+
+
+def _columns_wanted(suite: Suite, row_part: list[Any]) -> set[str]:
+    """The columns the row expectations read, and the index columns that name a failing row."""
+    return set().union(*(_columns_read(e) for e in row_part)) | set(suite.index_columns)
+
+
+def _result(
+    table: str,
+    suite: Suite,
+    results: list[Any],
+    *,
+    rows_checked: int | None,
+    window_start: dt.datetime | None,
+    window_end: dt.datetime | None,
+    started: float,
+    sample_size: int,
+    schema_failures: tuple[FailedExpectation, ...] = (),
+    schema_evaluated: int = 0,
+) -> CheckResult:
+    failures = schema_failures + tuple(_failure(r, sample_size) for r in results if not r.success)
+    rates = {
+        r.expectation_config.kwargs["column"]: float(r.result["unexpected_percent"])
+        for r in results
+        if "mostly" in r.expectation_config.kwargs
+        and r.expectation_config.kwargs.get("column")
+        and (r.result or {}).get("unexpected_percent") is not None
+    }
+    return CheckResult(
+        table=table,
+        suite=suite.name,
+        success=not failures,
+        evaluated=schema_evaluated + len(results),
+        failed=len(failures),
+        rows_checked=rows_checked,
+        window_start=window_start,
+        window_end=window_end,
+        seconds=time.perf_counter() - started,
+        failures=failures,
+        rates=rates,
+    )
+
+
 def check_frame(
     frame: DataFrame,
     suite: Suite,
@@ -269,10 +336,9 @@ def check_frame(
     window_end: dt.datetime | None = None,
     sample_size: int = SAMPLE_SIZE,
 ) -> CheckResult:
-    """Validate `suite` on the rows of `frame` (already bounded to the window)."""
+    """Validate `suite` on the rows of Spark's `frame` (already bounded to the window)."""
     started = time.perf_counter()
-    schema_part = [e for e in suite.expectations if e.expectation_type in SCHEMA_ONLY]
-    row_part = [e for e in suite.expectations if e.expectation_type not in SCHEMA_ONLY]
+    schema_part, row_part = _split(suite)
     spark = frame.sparkSession
     with _LOCK:
         spark.sparkContext.setJobDescription(f"quality: {suite.name} on {table}")
@@ -287,8 +353,9 @@ def check_frame(
                 rows = frame.withColumns({name: _expr(sql) for name, sql in suite.derived_columns.items()})
                 present = set(rows.columns)
                 index = [c for c in suite.index_columns if c in present]
-                wanted = set().union(*(_columns_read(e) for e in row_part)) | set(index)
+                wanted = _columns_wanted(suite, row_part)
                 # A column the table lacks is left out: its expectations then fail with GX's error.
+                # Cached: GX computes several Spark jobs per expectation.
                 rows = rows.select(*[c for c in rows.columns if c in wanted]).persist()
                 try:
                     rows_checked = rows.count()  # fills the cache that every metric then reads
@@ -297,26 +364,15 @@ def check_frame(
                     rows.unpersist()
         finally:
             spark.sparkContext.setJobDescription(None)
-    failures = tuple(_failure(r, sample_size) for r in results if not r.success)
-    rates = {
-        r.expectation_config.kwargs["column"]: float(r.result["unexpected_percent"])
-        for r in results
-        if "mostly" in r.expectation_config.kwargs
-        and r.expectation_config.kwargs.get("column")
-        and (r.result or {}).get("unexpected_percent") is not None
-    }
-    return CheckResult(
-        table=table,
-        suite=suite.name,
-        success=not failures,
-        evaluated=len(results),
-        failed=len(failures),
+    return _result(
+        table,
+        suite,
+        results,
         rows_checked=rows_checked,
         window_start=window_start,
         window_end=window_end,
-        seconds=time.perf_counter() - started,
-        failures=failures,
-        rates=rates,
+        started=started,
+        sample_size=sample_size,
     )
 
 
@@ -329,7 +385,8 @@ def check_table(
     now: dt.datetime | None = None,
     sample_size: int = SAMPLE_SIZE,
 ) -> CheckResult:
-    """Validate `suite` on the rows of `table` in the last `window` before `now` (None: every row)."""
+    """Validate `suite` on the rows of `table` in the last `window` before `now` (None: every row), in
+    `spark` (gold's suites, in the session dbt built gold in)."""
     started = time.perf_counter()
     frame, start, end = table_rows(spark, table, suite, window, now)
     result = check_frame(
@@ -337,6 +394,108 @@ def check_table(
     )
     # the time to plan the read belongs to the check too
     return replace(result, seconds=time.perf_counter() - started)
+
+
+def check_lake_table(
+    lake: Lake,
+    table: str,
+    suite: Suite,
+    *,
+    window: dt.timedelta | None = DEFAULT_WINDOW,
+    now: dt.datetime | None = None,
+    sample_size: int = SAMPLE_SIZE,
+) -> CheckResult:
+    """Validate `suite` on the rows of `table` in the last `window` before `now` (None: every row), read
+    from the lake with delta-rs into GX's pandas engine: no Spark (bronze's and silver's suites)."""
+    started = time.perf_counter()
+    start, end = window_bounds(window, now)
+    if suite.time_column is None and suite.rows is None:
+        start = None
+    if suite.derived_columns:
+        raise ValueError(f"{suite.name}: derived columns are Spark SQL, checked with check_table only")
+    schema_part, row_part = _split(suite)
+    schema_failures: tuple[FailedExpectation, ...] = ()
+    results: list[Any] = []
+    rows_checked = None
+    with _LOCK:
+        if schema_part:
+            columns = lake.schema(table)
+            found = (_schema_failure(e.configuration, columns) for e in schema_part)
+            schema_failures = tuple(f for f in found if f is not None)
+        if row_part:
+            if suite.rows is not None:
+                rows = suite.rows(lake, table, start, end)
+            else:
+                wanted = _columns_wanted(suite, row_part)
+                # schema order; a column the table lacks is left out: its expectations fail with GX's error
+                columns = [name for name, _ in lake.schema(table) if name in wanted]
+                rows = lake.rows(table, columns, suite.time_column, start, end)
+            index = [c for c in suite.index_columns if c in rows.columns]
+            rows_checked = len(rows)
+            results = _validate_rows(rows, suite, row_part, index, sample_size)
+    return _result(
+        table,
+        suite,
+        results,
+        rows_checked=rows_checked,
+        window_start=start,
+        window_end=end,
+        started=started,
+        sample_size=sample_size,
+        schema_failures=schema_failures,
+        schema_evaluated=len(schema_part),
+    )
+
+
+def listed_columns(columns: list[tuple[str, Any]]) -> list[str]:
+    """The column list GX's Spark engine reports for a schema: each struct's fields after it, as
+    `column.field` (what `schema_expectations` expects)."""
+    from pyspark.sql.types import StructType
+
+    listed = []
+    for name, type_ in columns:
+        listed.append(name)
+        if isinstance(type_, StructType):
+            listed += [f"{name}.{f.name}" for f in type_.fields]
+    return listed
+
+
+def _schema_failure(config: Any, columns: list[tuple[str, Any]]) -> FailedExpectation | None:
+    """A schema expectation judged on a table's schema ((column, pyspark DataType) in order) as GX judges
+    it on a Spark frame; None when it holds."""
+    from pyspark.sql import types as T
+
+    kwargs = {k: jsonable(v) for k, v in config.kwargs.items() if k != "batch_id"}
+    failed = {
+        "expectation_type": config.type,
+        "column": config.kwargs.get("column"),
+        "kwargs": kwargs,
+        "element_count": None,
+        "unexpected_count": None,
+        "unexpected_percent": None,
+        "sample_values": (),
+        "sample_rows": (),
+    }
+    if config.type == "expect_table_columns_to_match_ordered_list":
+        listed = listed_columns(columns)
+        if listed == list(config.kwargs["column_list"]):
+            return None
+        return FailedExpectation(observed_value=listed, **failed)
+    if config.type == "expect_column_values_to_be_of_type":
+        types = dict(columns)
+        column = config.kwargs["column"]
+        if column not in types:
+            return FailedExpectation(
+                observed_value=None, error=f"the column {column} is not in the table", **failed
+            )
+        expected = getattr(T, config.kwargs["type_"], None)
+        if isinstance(expected, type) and isinstance(types[column], expected):
+            return None
+        return FailedExpectation(observed_value=type(types[column]).__name__, **failed)
+    raise ValueError(
+        f"{config.type}: a schema expectation the lake's checks do not judge; judge it in "
+        "expectations.runner._schema_failure or move it to a row expectation"
+    )
 
 
 def _expr(sql: str):

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING
 
 from expectations.suite import KAFKA_COORDINATES, Suite, schema_expectations
 from streaming.contracts.event_types import EVENT_TYPES
-from streaming.contracts.tables import table_columns
+from streaming.contracts.tables import SILVER_TABLE, table_columns
 from streaming.jobs import silver
 from streaming.jobs.validation import RANGES, REASONS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    import pandas as pd
+
+    from expectations.lake import Lake
 
 KEYS = ("event_id", "session_id", "car_number", "event_time")
 TIME_COLUMN = "validated_at"
@@ -75,36 +77,24 @@ def schema_suite(event_type: str) -> Suite:
     )
 
 
-def quarantine_rows(
-    spark: SparkSession, table: str, start: dt.datetime | None, end: dt.datetime
-) -> DataFrame:
+def quarantine_rows(lake: Lake, table: str, start: dt.datetime | None, end: dt.datetime) -> pd.DataFrame:
     """One row per record silver judged in the window: `reason` null when it went to an event table.
 
-    The event tables are the quarantine table's siblings in its database (silver.quarantine ->
-    silver.position, ...). Each side is filtered on its own lineage time column.
+    The valid records are the silver table's, the quarantine table's sibling in its database
+    (silver.quarantine -> silver.telemetry_enriched), every event type in one read. Each side is filtered
+    on its own lineage time column.
     """
-    from pyspark.sql import functions as F
+    import pyarrow as pa
 
-    from expectations.runner import in_window
-
-    database = table.rsplit(".", 1)[0] + "." if "." in table else ""
+    database = table.rsplit(".", 1)[0]
     columns = ["reason", "reason_detail", "event_type", *KAFKA_COORDINATES]
-    quarantined = in_window(spark.table(table), QUARANTINE_TIME_COLUMN, start, end).select(*columns)
-    frames = [quarantined]
-    for event_type in EVENT_TYPES:
-        valid = in_window(spark.table(database + event_type), TIME_COLUMN, start, end)
-        frames.append(
-            valid.select(
-                F.lit(None).cast("string").alias("reason"),
-                F.lit(None).cast("string").alias("reason_detail"),
-                F.lit(event_type).alias("event_type"),
-                *KAFKA_COORDINATES,
-            )
-        )
-    rows = frames[0]
-    for frame in frames[1:]:
-        rows = rows.unionByName(frame)
-    return rows
+    quarantined = lake.arrow_rows(table, columns, QUARANTINE_TIME_COLUMN, start, end)
+    silver_table = f"{database}.{SILVER_TABLE.split('.')[1]}"
+    valid = lake.arrow_rows(silver_table, ["event_type", *KAFKA_COORDINATES], TIME_COLUMN, start, end)
+    no_reason = pa.nulls(valid.num_rows, pa.string())
+    valid = valid.add_column(0, "reason", no_reason).add_column(1, "reason_detail", no_reason)
+    schema = pa.schema([f.with_nullable(True) for f in quarantined.schema])
+    return pa.concat_tables([quarantined.cast(schema), valid.cast(schema)]).to_pandas()
 
 
 @cache

@@ -20,11 +20,10 @@ from streaming.clients.catalog import SQL_DIR, struct_fields
 if TYPE_CHECKING:
     import datetime as dt
 
-    from pyspark.sql import DataFrame, SparkSession
-
 # The rows a suite judges, when they are not simply the table's rows in the window:
-# (spark, table name, window start or None, window end) -> DataFrame.
-RowsFunction = Callable[["SparkSession", str, "dt.datetime | None", "dt.datetime"], "DataFrame"]
+# (reader, table name, window start or None, window end) -> frame. The reader is what the suite is checked
+# with: a `Lake` for bronze's and silver's suites (a pandas frame), the SparkSession for gold's (a Spark one).
+RowsFunction = Callable[[Any, str, "dt.datetime | None", "dt.datetime"], Any]
 
 # Every record keeps its Kafka coordinates from bronze on: they name a failing row for people.
 KAFKA_COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset")

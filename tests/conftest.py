@@ -57,6 +57,23 @@ def quality_db(spark, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def quality_lake(spark, quality_db):
+    """The quality database's Delta tables as the lake's checks read them (delta-rs; its views are read
+    from its silver table)."""
+    from expectations.lake import Lake
+    from streaming.contracts.event_types import EVENT_TYPES
+
+    locations = {
+        f"{quality_db}.{row.tableName}": spark.sql(f"DESCRIBE DETAIL {quality_db}.{row.tableName}").first()[
+            "location"
+        ]
+        for row in spark.sql(f"SHOW TABLES IN {quality_db}").collect()
+        if row.tableName not in EVENT_TYPES
+    }
+    return Lake(root="/nowhere: every table is in locations", locations=locations)
+
+
+@pytest.fixture(scope="session")
 def gold(platform_settings, spark, tmp_path_factory):
     """A three-car race in silver and gold, built in two parts then rebuilt (tests/gold_race.py)."""
     from tests.gold_race import build_gold_race

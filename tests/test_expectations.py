@@ -13,13 +13,19 @@ import pytest
 from pyspark.sql import types as T
 
 from expectations import bronze, gold, silver, table_suites
-from expectations.runner import CheckResult, check_frame, check_table
+from expectations.lake import Lake
+from expectations.runner import CheckResult, check_frame, check_lake_table, check_table
 from tests.quality_tables import AT_OLD, NOW
 
 
 @pytest.fixture
 def db(quality_db):
     return quality_db
+
+
+@pytest.fixture
+def lake(quality_lake) -> Lake:
+    return quality_lake
 
 
 def failing(result: CheckResult) -> dict[tuple[str, str | None], object]:
@@ -31,7 +37,7 @@ def metadata_of(result: CheckResult) -> dict:
     return json.loads(json.dumps(result.to_metadata()))
 
 
-def test_good_data_passes_every_suite_without_network(spark, db, monkeypatch):
+def test_good_data_passes_every_suite_without_network(lake, db, monkeypatch):
     import requests
 
     def no_network(*args, **kwargs):
@@ -39,7 +45,7 @@ def test_good_data_passes_every_suite_without_network(spark, db, monkeypatch):
 
     monkeypatch.setattr(requests.Session, "request", no_network)  # GX's only HTTP client
     results = [
-        check_table(spark, f"{db}.{table.split('.')[1]}", suite, now=NOW)
+        check_lake_table(lake, f"{db}.{table.split('.')[1]}", suite, now=NOW)
         for table, suites in table_suites().items()
         for suite in suites
     ]
@@ -60,20 +66,20 @@ def test_good_data_passes_every_suite_without_network(spark, db, monkeypatch):
     assert rates["quarantine", "quarantine_rate"]["unexpected_percent:reason"] == round(200 / 302, 4)
 
 
-def test_the_window_bounds_the_rows_checked(spark, db):
+def test_the_window_bounds_the_rows_checked(lake, db):
     suite = silver.suite_for("dynamics")
-    old = check_table(spark, f"{db}.dynamics", suite, now=AT_OLD)
+    old = check_lake_table(lake, f"{db}.dynamics", suite, now=AT_OLD)
     assert not old.success and old.rows_checked == 20
     assert old.window_start == AT_OLD - dt.timedelta(minutes=15)
-    everything = check_table(spark, f"{db}.dynamics", suite, window=None)
+    everything = check_lake_table(lake, f"{db}.dynamics", suite, window=None)
     assert not everything.success and everything.rows_checked == 70 and everything.window_start is None
     assert failing(everything)["expect_column_values_to_be_between", "speed_kmh"].unexpected_count == 2
-    wall_clock = check_table(spark, f"{db}.dynamics", suite)
+    wall_clock = check_lake_table(lake, f"{db}.dynamics", suite)
     assert wall_clock.success and wall_clock.rows_checked == 50
 
 
-def test_null_keys_fail_with_the_rows_that_have_them(spark, db):
-    result = check_table(spark, f"{db}.position_null_keys", silver.suite_for("position"), now=NOW)
+def test_null_keys_fail_with_the_rows_that_have_them(lake, db):
+    result = check_lake_table(lake, f"{db}.position_null_keys", silver.suite_for("position"), now=NOW)
     assert not result.success
     failures = failing(result)
     assert set(failures) == {
@@ -91,8 +97,8 @@ def test_null_keys_fail_with_the_rows_that_have_them(spark, db):
     assert "sample_values" not in null_ids and len(null_ids["sample_rows"]) == 2
 
 
-def test_out_of_range_values_fail_with_sample_values(spark, db):
-    result = check_table(spark, f"{db}.dynamics", silver.suite_for("dynamics"), now=AT_OLD)
+def test_out_of_range_values_fail_with_sample_values(lake, db):
+    result = check_lake_table(lake, f"{db}.dynamics", silver.suite_for("dynamics"), now=AT_OLD)
     failures = failing(result)
     assert set(failures) == {
         ("expect_column_values_to_be_between", "speed_kmh"),
@@ -108,15 +114,15 @@ def test_out_of_range_values_fail_with_sample_values(spark, db):
     ]
 
 
-def test_duplicate_event_ids_fail(spark, db):
-    result = check_table(spark, f"{db}.tire", silver.suite_for("tire"), now=AT_OLD)
+def test_duplicate_event_ids_fail(lake, db):
+    result = check_lake_table(lake, f"{db}.tire", silver.suite_for("tire"), now=AT_OLD)
     [failure] = result.failures
     assert failure.expectation_type == "expect_column_values_to_be_unique" and failure.column == "event_id"
     assert failure.unexpected_count == 3 and failure.sample_values == ("dup-1",) * 3
 
 
-def test_high_quarantine_rate_fails_with_the_reasons(spark, db):
-    result = check_table(spark, f"{db}.quarantine", silver.quarantine_rate_suite(), now=AT_OLD)
+def test_high_quarantine_rate_fails_with_the_reasons(lake, db):
+    result = check_lake_table(lake, f"{db}.quarantine", silver.quarantine_rate_suite(), now=AT_OLD)
     assert result.rows_checked == 50  # 10 quarantined, 20 + 20 valid in dynamics and tire
     [failure] = result.failures
     assert failure.expectation_type == "expect_column_values_to_be_null" and failure.column == "reason"
@@ -126,18 +132,19 @@ def test_high_quarantine_rate_fails_with_the_reasons(spark, db):
     assert result.rates == {"reason": pytest.approx(20.0)}
 
 
-def test_high_decode_error_rate_fails_with_the_errors(spark, db):
-    result = check_table(spark, f"{db}.telemetry", bronze.decode_error_suite(), now=AT_OLD)
+def test_high_decode_error_rate_fails_with_the_errors(lake, db):
+    result = check_lake_table(lake, f"{db}.telemetry", bronze.decode_error_suite(), now=AT_OLD)
     [failure] = result.failures
     assert failure.column == "decode_error" and failure.unexpected_percent == pytest.approx(10.0)
     assert set(failure.sample_values) == {"malformed JSON"}
     assert {r["kafka_offset"] for r in failure.sample_rows} <= set(range(1090, 1100))
     # a looser threshold lets the same rows pass
-    assert check_table(spark, f"{db}.telemetry", bronze.decode_error_suite(max_rate=0.2), now=AT_OLD).success
+    looser = bronze.decode_error_suite(max_rate=0.2)
+    assert check_lake_table(lake, f"{db}.telemetry", looser, now=AT_OLD).success
 
 
-def test_schema_drift_fails_with_what_changed(spark, db):
-    result = check_table(spark, f"{db}.telemetry_drift", bronze.schema_suite(), now=NOW)
+def test_schema_drift_fails_with_what_changed(lake, db):
+    result = check_lake_table(lake, f"{db}.telemetry_drift", bronze.schema_suite(), now=NOW)
     failures = failing(result)
     assert set(failures) == {
         ("expect_table_columns_to_match_ordered_list", None),
@@ -148,6 +155,29 @@ def test_schema_drift_fails_with_what_changed(spark, db):
     assert partition.observed_value == "LongType" and partition.kwargs["type_"] == "IntegerType"
     assert failures["expect_column_values_to_be_of_type", "schema_id"].error
     metadata_of(result)
+
+
+def test_the_lake_and_spark_judge_alike(spark, lake, db):
+    """The lake's checks (delta-rs, GX's pandas engine, the Delta log's schema) fail the same expectations,
+    with the same counts, as the same suites on Spark: good rows and each kind of bad one. (The quarantine
+    rate's rows are the lake's own read of two tables: tested above.)"""
+    for table, suites in table_suites().items():
+        name = f"{db}.{table.split('.')[1]}"
+        for suite in (s for s in suites if s.rows is None):
+            for now in (NOW, AT_OLD):
+                on_lake = check_lake_table(lake, name, suite, now=now)
+                on_spark = check_table(spark, name, suite, now=now)
+                where = f"{name} {suite.name} at {now}"
+                assert on_lake.success == on_spark.success, where
+                assert on_lake.evaluated == on_spark.evaluated, where
+                assert on_lake.rows_checked == on_spark.rows_checked, where
+                lake_failures = {k: f.unexpected_count for k, f in failing(on_lake).items()}
+                assert lake_failures == {k: f.unexpected_count for k, f in failing(on_spark).items()}, where
+    for table in ("position_null_keys", "telemetry_drift"):
+        suite = silver.suite_for("position") if table.startswith("position") else bronze.schema_suite()
+        on_lake = check_lake_table(lake, f"{db}.{table}", suite, now=NOW)
+        on_spark = check_table(spark, f"{db}.{table}", suite, now=NOW)
+        assert set(failing(on_lake)) == set(failing(on_spark)), table
 
 
 def test_gold_lap_metrics_suite(spark):

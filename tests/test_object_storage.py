@@ -254,3 +254,19 @@ def test_bad_s3_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as raised:
         Settings.from_env(env)
     assert message in str(raised.value)
+
+
+@pytest.mark.e2e
+def test_the_quality_checks_read_the_bucket(landed, s3_platform):
+    """The bronze and silver checks read the tables in the bucket with delta-rs, from the S3_* settings."""
+    from expectations import bronze, silver
+    from expectations.lake import Lake
+    from expectations.runner import check_lake_table
+
+    settings, _ = s3_platform
+    lake = Lake.of(settings)
+    position = check_lake_table(lake, "silver.position", silver.suite_for("position"), window=None)
+    assert position.success, position.summary()
+    assert position.rows_checked == landed["truth"]["event_counts"]["position"] > 0
+    schema = check_lake_table(lake, bronze.TABLE, bronze.schema_suite(), window=None)
+    assert schema.success, schema.summary()

@@ -1,9 +1,10 @@
 """The Great Expectations asset checks in Dagster, on real Delta tables: pass, fail, and block gold.
 
-The checks run as a Dagster job in a real temporary instance, with the code location's resources and the
-test platform's Spark. Good silver passes; silver with null keys fails with a blocking ERROR whose
-metadata names the failing expectations and their sample rows; and gold's automation condition does not
-rebuild gold while a parent's blocking check fails, then does once it passes.
+The checks run as a Dagster job in a real temporary instance, with the code location's resources, reading
+the test database's Delta tables with delta-rs as the platform's checks do. Good silver passes; silver
+with null keys fails with a blocking ERROR whose metadata names the failing expectations and their sample
+rows; and gold's automation condition does not rebuild gold while a parent's blocking check fails, then
+does once it passes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dagster._utils.schedules import cron_string_iterator
 from expectations import silver
 from f1_assets.gold.automation import GOLD_CRON, gold_automation
 from f1_assets.keys import table_asset_key
-from f1_assets.quality.checks import expectation_checks
+from f1_assets.quality.checks import lake_expectation_checks
 from f1_assets.resources import resources_for
 from tests.quality_tables import NOW
 
@@ -31,10 +32,12 @@ def instance(tmp_path):
         yield instance
 
 
-def definitions(platform_settings, db: str, bad_table: str) -> dg.Definitions:
+def definitions(platform_settings, lake, db: str, bad_table: str) -> dg.Definitions:
     good, bad = f"{db}.dynamics", f"{db}.{bad_table}"
-    checks = expectation_checks(
-        "quality_test", {good: (silver.suite_for("dynamics"),), bad: (silver.suite_for("position"),)}
+    checks = lake_expectation_checks(
+        "quality_test",
+        {good: (silver.suite_for("dynamics"),), bad: (silver.suite_for("position"),)},
+        lake_of=lambda settings: lake,
     )
 
     @dg.asset(
@@ -71,8 +74,8 @@ def gold_requested(defs, instance, cursor, at: dt.datetime):
     return result.get_num_requested(GOLD) == 1, result.cursor
 
 
-def test_checks_pass_fail_with_samples_and_block_gold(spark, platform_settings, quality_db, instance):
-    defs = definitions(platform_settings, quality_db, "position_null_keys")
+def test_checks_pass_fail_with_samples_and_block_gold(platform_settings, quality_lake, quality_db, instance):
+    defs = definitions(platform_settings, quality_lake, quality_db, "position_null_keys")
     now = dt.datetime.now(dt.UTC)
     _, cursor = gold_requested(defs, instance, None, now)
     # one second past a tick of gold's cron, two ticks on: every later evaluation (up to a minute after)

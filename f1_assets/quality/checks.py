@@ -1,25 +1,29 @@
 """Great Expectations 1.x suites (expectations/) as Dagster asset checks, run by one op per layer.
 
 dagster-ge predates GX 1.0, so these are plain asset checks that call `expectations.runner`. One op checks
-every table of a layer in one Spark session (a JVM per check would cost more than the checks). Each
-result carries the failing expectations and sample values as metadata. Suites marked blocking stop bad
-silver from reaching gold: gold's automation condition waits for its parents' blocking checks to pass.
-Each result is also pushed to the Pushgateway (PUSHGATEWAY_URL) for the Data Quality dashboard.
+every table of a layer: bronze and silver read with delta-rs into GX's pandas engine (a Spark JVM per
+check run cost minutes of both cores beside the streams), gold in the Spark session of the run that built
+it. Each result carries the failing expectations and sample values as metadata. Suites marked blocking
+stop bad silver from reaching gold: gold's automation condition waits for its parents' blocking checks to
+pass. Each result is also pushed to the Pushgateway (PUSHGATEWAY_URL) for the Data Quality dashboard.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op parameter types at runtime.
 
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from expectations import gold, table_suites
+from expectations.lake import Lake
 from expectations.metrics import push_check_result
-from expectations.runner import DEFAULT_WINDOW, check_table
+from expectations.runner import DEFAULT_WINDOW, check_lake_table, check_table
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
 from streaming.clients.spark import register_functions, require_metastore
+from streaming.settings import Settings
 
 
 class CheckWindow(dg.Config):
@@ -51,8 +55,53 @@ def _spec(table: str, suite) -> dg.AssetCheckSpec:
     )
 
 
-def expectation_checks(name: str, suites: dict[str, tuple]) -> dg.AssetChecksDefinition:
-    """One multi-asset check running every suite of `suites` ({table: suites}) in one Spark session."""
+def _selected(context: dg.AssetCheckExecutionContext, suites: dict[str, tuple]):
+    """(table, suite) of every check of the run's selection."""
+    selected = context.selected_asset_check_keys
+    for table, table_suites_ in suites.items():
+        for suite in table_suites_:
+            if dg.AssetCheckKey(table_asset_key(table), suite.name) in selected:
+                yield table, suite
+
+
+def _reported(context: dg.AssetCheckExecutionContext, settings, result, suite) -> dg.AssetCheckResult:
+    context.log.info(result.summary())
+    push_check_result(settings.pushgateway_url, result, blocking=suite.blocking)
+    return dg.AssetCheckResult(
+        asset_key=table_asset_key(result.table),
+        check_name=suite.name,
+        passed=result.success,
+        severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
+        description=result.summary(),
+        metadata=result.to_metadata(),
+    )
+
+
+def lake_expectation_checks(
+    name: str, suites: dict[str, tuple], lake_of: Callable[[Settings], Lake] = Lake.of
+) -> dg.AssetChecksDefinition:
+    """One multi-asset check running every suite of `suites` ({table: suites}) on rows read with delta-rs:
+    no Spark JVM in the run (expectations/lake.py). `lake_of` says where the tables are (tests: elsewhere)."""
+
+    @dg.multi_asset_check(
+        name=name,
+        specs=[_spec(table, suite) for table, table_suites_ in suites.items() for suite in table_suites_],
+        can_subset=True,
+    )
+    def run_suites(context: dg.AssetCheckExecutionContext, config: CheckWindow, platform: PlatformSettings):
+        window, end = config.bounds()
+        settings = platform.get()
+        lake = lake_of(settings)
+        for table, suite in _selected(context, suites):
+            result = check_lake_table(lake, table, suite, window=window, now=end)
+            yield _reported(context, settings, result, suite)
+
+    return run_suites
+
+
+def spark_expectation_checks(name: str, suites: dict[str, tuple]) -> dg.AssetChecksDefinition:
+    """One multi-asset check running every suite of `suites` ({table: suites}) in the run's Spark session
+    (gold's: the run that built gold with dbt has one)."""
 
     @dg.multi_asset_check(
         name=name,
@@ -70,27 +119,13 @@ def expectation_checks(name: str, suites: dict[str, tuple]) -> dg.AssetChecksDef
         require_metastore(settings)
         session = spark.spark_session
         register_functions(session)
-        selected = context.selected_asset_check_keys
-        for table, table_suites_ in suites.items():
-            for suite in table_suites_:
-                key = dg.AssetCheckKey(table_asset_key(table), suite.name)
-                if key not in selected:
-                    continue
-                result = check_table(session, table, suite, window=window, now=end)
-                context.log.info(result.summary())
-                push_check_result(settings.pushgateway_url, result, blocking=suite.blocking)
-                yield dg.AssetCheckResult(
-                    asset_key=key.asset_key,
-                    check_name=suite.name,
-                    passed=result.success,
-                    severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
-                    description=result.summary(),
-                    metadata=result.to_metadata(),
-                )
+        for table, suite in _selected(context, suites):
+            result = check_table(session, table, suite, window=window, now=end)
+            yield _reported(context, settings, result, suite)
 
     return run_suites
 
 
-BRONZE_SILVER_CHECKS = expectation_checks("bronze_silver_expectations", table_suites(include_gold=False))
+BRONZE_SILVER_CHECKS = lake_expectation_checks("bronze_silver_expectations", table_suites(include_gold=False))
 # Gold is checked after each build of its laps (f1_assets/quality/definitions.py), not on a clock.
-GOLD_CHECKS = expectation_checks("gold_expectations", gold.suites())
+GOLD_CHECKS = spark_expectation_checks("gold_expectations", gold.suites())
