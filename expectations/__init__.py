@@ -1,6 +1,6 @@
 """Great Expectations 1.x quality suites of every layer, written as code, and the runner that checks them.
 
-One module per layer (`bronze`, `silver`, `gold`) defines its suites; `runner.check_table` runs one on a
+One module per layer (`bronze`, `silver`, `gold`) defines its suites; `runner.check_lake_table` runs one on a
 table's recent rows and returns a plain `CheckResult`, for the Dagster asset checks to report. Importing
 this package does not import Great Expectations: a suite builds its GX expectations when first checked.
 """

@@ -1,7 +1,6 @@
 """Run a quality suite on a table's recent rows with Great Expectations 1.x, and return a plain result.
 
-Pure: no Dagster here. The asset checks (f1_assets) call `check_lake_table` (bronze and silver, read with
-delta-rs: no Spark JVM) or `check_table` (gold, in the Spark session dbt built it in), and turn the
+Pure: no Dagster, and no Spark. The asset checks (f1_assets) call `check_lake_table` and turn the
 `CheckResult` into an AssetCheckResult with `to_metadata()`:
 
     result = check_lake_table(Lake.of(settings), "silver.position", silver.suite_for("position"))
@@ -15,10 +14,10 @@ judged within the window: the streams deduplicate across a horizon, and this che
 through in the rows it sees; a repeat whose two copies fall in different windows needs `window=None` (the
 whole table, expensive: for a maintenance run).
 
-How: one ephemeral GX context per process (no files, no network), with a pandas data source for the lake's
-rows and a Spark one bound to the caller's SparkSession, each a dataframe asset with a whole-dataframe
-batch definition. Schema expectations look at the schema alone: on the lake, the Delta log's (Spark's
-types, compared here as GX compares them on Spark); on Spark, an empty frame's. The others run on the
+How: the rows are read with delta-rs (expectations/lake.py: no Spark driver per check run, which cost
+minutes of both cores beside the streams) into one ephemeral GX context per process (no files, no
+network) with a pandas data source and a whole-dataframe batch definition. Schema expectations look at the
+Delta log's schema (Spark's types, judged here as GX judges them on a Spark frame); the others run on the
 window's rows pruned to the columns they read. GX is not thread-safe: checks in one process run one at a
 time.
 """
@@ -31,14 +30,14 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from expectations.suite import SCHEMA_ONLY, Suite, great_expectations
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    import pandas as pd
 
     from expectations.lake import Lake
 
@@ -149,27 +148,6 @@ def window_bounds(
     return (end - window if window is not None else None), end
 
 
-def in_window(frame: DataFrame, column: str | None, start: dt.datetime | None, end: dt.datetime) -> DataFrame:
-    """The rows of `frame` whose `column` lies in [start, end]; all rows when column or start is None."""
-    from pyspark.sql import functions as F
-
-    if column is None or start is None:
-        return frame
-    return frame.where((F.col(column) >= F.lit(start)) & (F.col(column) <= F.lit(end)))
-
-
-def table_rows(
-    spark: SparkSession, table: str, suite: Suite, window: dt.timedelta | None, now: dt.datetime | None = None
-) -> tuple[DataFrame, dt.datetime | None, dt.datetime]:
-    """(rows the suite checks, window start, window end)."""
-    start, end = window_bounds(window, now)
-    if suite.rows is not None:
-        return suite.rows(spark, table, start, end), start, end
-    if suite.time_column is None:
-        start = None
-    return in_window(spark.table(table), suite.time_column, start, end), start, end
-
-
 # --- running GX ---------------------------------------------------------------------------------------------
 
 _LOCK = threading.RLock()
@@ -196,29 +174,6 @@ def _context():
     return _gx_state["context"]
 
 
-def _spark_batch_definition(spark: SparkSession):
-    """The whole-dataframe batch definition of a Spark data source bound to `spark`.
-
-    GX's Spark data source would otherwise find a session itself: it tries a Spark Connect session first
-    (with pyspark 4 and grpcio-status installed that means connecting to sc://localhost) and may restart
-    the session to apply its config. Giving it ours avoids both; a new session gets a new data source.
-    """
-    if _gx_state.get("spark") is not spark:
-        context = _context()
-        if "datasource" in _gx_state:
-            context.data_sources.delete(_gx_state["datasource"].name)
-        # persist=False: GX would cache every batch and never release it; the runner caches and unpersists
-        datasource = context.data_sources.add_spark("f1_spark", persist=False)
-        datasource._spark = spark  # private, but the only way to hand GX an existing session
-        asset = datasource.add_dataframe_asset("rows")
-        _gx_state.update(
-            spark=spark,
-            datasource=datasource,
-            batch_definition=asset.add_batch_definition_whole_dataframe("whole_dataframe"),
-        )
-    return _gx_state["batch_definition"]
-
-
 def _gx_suite(name: str, expectations: Iterable[Any]):
     gx = great_expectations()
     # copies: an expectation object belongs to the suite it was added to
@@ -239,15 +194,8 @@ def _pandas_batch_definition():
     return _gx_state["pandas_batch_definition"]
 
 
-def _validate(frame: Any, gx_suite: Any, result_format: dict) -> list[Any]:
-    """GX's results of `gx_suite` on `frame`: a pandas DataFrame, or a Spark one in its own session."""
-    import pandas as pd
-
-    if isinstance(frame, pd.DataFrame):
-        definition = _pandas_batch_definition()
-    else:
-        definition = _spark_batch_definition(frame.sparkSession)
-    batch = definition.get_batch(batch_parameters={"dataframe": frame})
+def _validate(frame: pd.DataFrame, gx_suite: Any, result_format: dict) -> list[Any]:
+    batch = _pandas_batch_definition().get_batch(batch_parameters={"dataframe": frame})
     return list(batch.validate(gx_suite, result_format=result_format).results)
 
 
@@ -256,7 +204,7 @@ def _key(config: Any) -> str:
     return config.type + json.dumps(kwargs, sort_keys=True, default=str)
 
 
-def _validate_rows(rows: DataFrame, suite: Suite, expectations: list[Any], index: list[str], samples: int):
+def _validate_rows(rows: pd.DataFrame, suite: Suite, expectations: list[Any], index: list[str], samples: int):
     """Two passes: counts only for every expectation, then samples for the ones that failed.
 
     Sample values and rows cost GX three Spark jobs or more per expectation even when nothing is
@@ -327,8 +275,19 @@ def _result(
     )
 
 
+def _row_results(frame: pd.DataFrame, suite: Suite, row_part: list[Any], sample_size: int) -> list[Any]:
+    """GX's results of the row expectations on `frame`, with the suite's derived columns added."""
+    rows = frame.assign(**{name: frame.eval(expr) for name, expr in suite.derived_columns.items()})
+    # A column the frame lacks is left out: its expectations then fail with GX's error.
+    wanted = _columns_wanted(suite, row_part)
+    rows = rows[[c for c in rows.columns if c in wanted]]
+    index = [c for c in suite.index_columns if c in rows.columns]
+    with _LOCK:
+        return _validate_rows(rows, suite, row_part, index, sample_size)
+
+
 def check_frame(
-    frame: DataFrame,
+    frame: pd.DataFrame,
     suite: Suite,
     *,
     table: str = "<dataframe>",
@@ -336,64 +295,19 @@ def check_frame(
     window_end: dt.datetime | None = None,
     sample_size: int = SAMPLE_SIZE,
 ) -> CheckResult:
-    """Validate `suite` on the rows of Spark's `frame` (already bounded to the window)."""
+    """Validate the row expectations of `suite` on `frame` (already bounded to the window)."""
     started = time.perf_counter()
-    schema_part, row_part = _split(suite)
-    spark = frame.sparkSession
-    with _LOCK:
-        spark.sparkContext.setJobDescription(f"quality: {suite.name} on {table}")
-        results: list[Any] = []
-        rows_checked = None
-        try:
-            if schema_part:
-                # the schema, not the rows: an empty frame with the same columns reads no data
-                schema_suite = _gx_suite(f"{suite.name}.schema", schema_part)
-                results += _validate(frame.limit(0), schema_suite, {"result_format": "SUMMARY"})
-            if row_part:
-                rows = frame.withColumns({name: _expr(sql) for name, sql in suite.derived_columns.items()})
-                present = set(rows.columns)
-                index = [c for c in suite.index_columns if c in present]
-                wanted = _columns_wanted(suite, row_part)
-                # A column the table lacks is left out: its expectations then fail with GX's error.
-                # Cached: GX computes several Spark jobs per expectation.
-                rows = rows.select(*[c for c in rows.columns if c in wanted]).persist()
-                try:
-                    rows_checked = rows.count()  # fills the cache that every metric then reads
-                    results += _validate_rows(rows, suite, row_part, index, sample_size)
-                finally:
-                    rows.unpersist()
-        finally:
-            spark.sparkContext.setJobDescription(None)
+    _, row_part = _split(suite)
     return _result(
         table,
         suite,
-        results,
-        rows_checked=rows_checked,
+        _row_results(frame, suite, row_part, sample_size) if row_part else [],
+        rows_checked=len(frame),
         window_start=window_start,
         window_end=window_end,
         started=started,
         sample_size=sample_size,
     )
-
-
-def check_table(
-    spark: SparkSession,
-    table: str,
-    suite: Suite,
-    *,
-    window: dt.timedelta | None = DEFAULT_WINDOW,
-    now: dt.datetime | None = None,
-    sample_size: int = SAMPLE_SIZE,
-) -> CheckResult:
-    """Validate `suite` on the rows of `table` in the last `window` before `now` (None: every row), in
-    `spark` (gold's suites, in the session dbt built gold in)."""
-    started = time.perf_counter()
-    frame, start, end = table_rows(spark, table, suite, window, now)
-    result = check_frame(
-        frame, suite, table=table, window_start=start, window_end=end, sample_size=sample_size
-    )
-    # the time to plan the read belongs to the check too
-    return replace(result, seconds=time.perf_counter() - started)
 
 
 def check_lake_table(
@@ -406,33 +320,27 @@ def check_lake_table(
     sample_size: int = SAMPLE_SIZE,
 ) -> CheckResult:
     """Validate `suite` on the rows of `table` in the last `window` before `now` (None: every row), read
-    from the lake with delta-rs into GX's pandas engine: no Spark (bronze's and silver's suites)."""
+    from the lake with delta-rs into GX's pandas engine."""
     started = time.perf_counter()
     start, end = window_bounds(window, now)
     if suite.time_column is None and suite.rows is None:
         start = None
-    if suite.derived_columns:
-        raise ValueError(f"{suite.name}: derived columns are Spark SQL, checked with check_table only")
     schema_part, row_part = _split(suite)
     schema_failures: tuple[FailedExpectation, ...] = ()
-    results: list[Any] = []
-    rows_checked = None
-    with _LOCK:
-        if schema_part:
-            columns = lake.schema(table)
-            found = (_schema_failure(e.configuration, columns) for e in schema_part)
-            schema_failures = tuple(f for f in found if f is not None)
-        if row_part:
-            if suite.rows is not None:
-                rows = suite.rows(lake, table, start, end)
-            else:
-                wanted = _columns_wanted(suite, row_part)
-                # schema order; a column the table lacks is left out: its expectations fail with GX's error
-                columns = [name for name, _ in lake.schema(table) if name in wanted]
-                rows = lake.rows(table, columns, suite.time_column, start, end)
-            index = [c for c in suite.index_columns if c in rows.columns]
-            rows_checked = len(rows)
-            results = _validate_rows(rows, suite, row_part, index, sample_size)
+    rows_checked, results = None, []
+    if schema_part:
+        columns = lake.schema(table)
+        found = (_schema_failure(e.configuration, columns) for e in schema_part)
+        schema_failures = tuple(f for f in found if f is not None)
+    if row_part:
+        if suite.rows is not None:
+            rows = suite.rows(lake, table, start, end)
+        else:
+            wanted = _columns_wanted(suite, row_part)
+            # schema order; a column the table lacks is left out: its expectations fail with GX's error
+            columns = [name for name, _ in lake.schema(table) if name in wanted]
+            rows = lake.rows(table, columns, suite.time_column, start, end)
+        rows_checked, results = len(rows), _row_results(rows, suite, row_part, sample_size)
     return _result(
         table,
         suite,
@@ -496,12 +404,6 @@ def _schema_failure(config: Any, columns: list[tuple[str, Any]]) -> FailedExpect
         f"{config.type}: a schema expectation the lake's checks do not judge; judge it in "
         "expectations.runner._schema_failure or move it to a row expectation"
     )
-
-
-def _expr(sql: str):
-    from pyspark.sql import functions as F
-
-    return F.expr(sql)
 
 
 # --- GX results -> plain values -----------------------------------------------------------------------------

@@ -20,10 +20,13 @@ from streaming.clients.catalog import SQL_DIR, struct_fields
 if TYPE_CHECKING:
     import datetime as dt
 
+    import pandas as pd
+
+    from expectations.lake import Lake
+
 # The rows a suite judges, when they are not simply the table's rows in the window:
-# (reader, table name, window start or None, window end) -> frame. The reader is what the suite is checked
-# with: a `Lake` for bronze's and silver's suites (a pandas frame), the SparkSession for gold's (a Spark one).
-RowsFunction = Callable[[Any, str, "dt.datetime | None", "dt.datetime"], Any]
+# (lake, table name, window start or None, window end) -> pandas DataFrame.
+RowsFunction = Callable[["Lake", str, "dt.datetime | None", "dt.datetime"], "pd.DataFrame"]
 
 # Every record keeps its Kafka coordinates from bronze on: they name a failing row for people.
 KAFKA_COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset")
@@ -46,9 +49,9 @@ def great_expectations() -> ModuleType:
 class Suite:
     """A GX expectation suite as code, and which rows of a table it checks.
 
-    `define` receives `great_expectations.expectations` and returns the expectations. The rows are the
-    table's rows whose `time_column` is in the check window (None: the whole table), with
-    `derived_columns` (name -> Spark SQL expression) added, or what `rows` returns for a check that spans
+    `define` receives `great_expectations.expectations` and returns the expectations. The rows are the table's
+    rows whose `time_column` is in the check window (None: the whole table), with `derived_columns` (name
+    -> an expression `pandas.DataFrame.eval` reads) added, or what `rows` returns for a check that spans
     tables. `index_columns` identify a failing row in the samples. `blocking` says whether a failure
     should stop the data from flowing downstream (a hint for the Dagster asset check).
     """

@@ -119,6 +119,17 @@ def test_lap_metrics_are_physically_plausible(gold):
             assert row["min_speed_kmh"] > 50, key
 
 
+def test_gold_expectations_pass_on_the_laps_dbt_built(gold):
+    """Gold's Great Expectations suite on gold.lap_metrics as dbt's merges left it, read with delta-rs."""
+    from expectations.gold import LAP_METRICS_TABLE, lap_metrics_suite
+    from expectations.lake import Lake
+    from expectations.runner import check_lake_table
+
+    result = check_lake_table(Lake.of(gold["settings"]), LAP_METRICS_TABLE, lap_metrics_suite(), window=None)
+    assert result.success, result.summary()
+    assert result.rows_checked >= len(gold["full"]["lap_metrics"]) > 0
+
+
 def test_incremental_runs_give_the_full_refreshs_rows(gold):
     incremental, full = gold["incremental"], gold["full"]
     for table in MARTS:

@@ -1,11 +1,11 @@
 """Great Expectations 1.x suites (expectations/) as Dagster asset checks, run by one op per layer.
 
 dagster-ge predates GX 1.0, so these are plain asset checks that call `expectations.runner`. One op checks
-every table of a layer: bronze and silver read with delta-rs into GX's pandas engine (a Spark JVM per
-check run cost minutes of both cores beside the streams), gold in the Spark session of the run that built
-it. Each result carries the failing expectations and sample values as metadata. Suites marked blocking
-stop bad silver from reaching gold: gold's automation condition waits for its parents' blocking checks to
-pass. Each result is also pushed to the Pushgateway (PUSHGATEWAY_URL) for the Data Quality dashboard.
+every table of a layer, read with delta-rs into GX's pandas engine: a Spark driver per check run (and one more
+in each gold build's run, beside dbt's) cost minutes of both cores beside the streams. Each result carries the
+failing expectations and sample values as metadata. Suites marked blocking stop bad silver from reaching gold:
+gold's automation condition waits for its parents' blocking checks to pass. Each result is also pushed to the
+Pushgateway (PUSHGATEWAY_URL) for the Data Quality dashboard.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op parameter types at runtime.
@@ -14,15 +14,13 @@ import datetime as dt
 from collections.abc import Callable
 
 import dagster as dg
-from dagster_pyspark import LazyPySparkResource
 
 from expectations import gold, table_suites
 from expectations.lake import Lake
 from expectations.metrics import push_check_result
-from expectations.runner import DEFAULT_WINDOW, check_lake_table, check_table
+from expectations.runner import DEFAULT_WINDOW, check_lake_table
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
-from streaming.clients.spark import register_functions, require_metastore
 from streaming.settings import Settings
 
 
@@ -99,33 +97,6 @@ def lake_expectation_checks(
     return run_suites
 
 
-def spark_expectation_checks(name: str, suites: dict[str, tuple]) -> dg.AssetChecksDefinition:
-    """One multi-asset check running every suite of `suites` ({table: suites}) in the run's Spark session
-    (gold's: the run that built gold with dbt has one)."""
-
-    @dg.multi_asset_check(
-        name=name,
-        specs=[_spec(table, suite) for table, table_suites_ in suites.items() for suite in table_suites_],
-        can_subset=True,
-    )
-    def run_suites(
-        context: dg.AssetCheckExecutionContext,
-        config: CheckWindow,
-        platform: PlatformSettings,
-        spark: LazyPySparkResource,
-    ):
-        window, end = config.bounds()
-        settings = platform.get()
-        require_metastore(settings)
-        session = spark.spark_session
-        register_functions(session)
-        for table, suite in _selected(context, suites):
-            result = check_table(session, table, suite, window=window, now=end)
-            yield _reported(context, settings, result, suite)
-
-    return run_suites
-
-
 BRONZE_SILVER_CHECKS = lake_expectation_checks("bronze_silver_expectations", table_suites(include_gold=False))
 # Gold is checked after each build of its laps (f1_assets/quality/definitions.py), not on a clock.
-GOLD_CHECKS = spark_expectation_checks("gold_expectations", gold.suites())
+GOLD_CHECKS = lake_expectation_checks("gold_expectations", gold.suites())
