@@ -55,8 +55,10 @@ def lap_metrics_suite(
     timings = (lap_time, *sectors)
 
     def rows(lake: Lake, table: str, start: dt.datetime | None, end: dt.datetime) -> pd.DataFrame:
+        from expectations.lake import as_pandas
+
         columns = [*keys, *timings, *([complete_column] if complete_column else [])]
-        frame = lake.rows(table, columns, time_column, start, end)
+        frame = as_pandas(lake.read(table, columns, time_column, start, end))
         if complete_column is None or complete_column not in frame.columns:
             return frame
         complete = frame[complete_column].fillna(False).astype(bool)

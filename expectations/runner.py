@@ -333,13 +333,15 @@ def check_lake_table(
         found = (_schema_failure(e.configuration, columns) for e in schema_part)
         schema_failures = tuple(f for f in found if f is not None)
     if row_part:
+        from expectations.lake import as_pandas
+
         if suite.rows is not None:
             rows = suite.rows(lake, table, start, end)
         else:
             wanted = _columns_wanted(suite, row_part)
             # schema order; a column the table lacks is left out: its expectations fail with GX's error
             columns = [name for name, _ in lake.schema(table) if name in wanted]
-            rows = lake.rows(table, columns, suite.time_column, start, end)
+            rows = as_pandas(lake.read(table, columns, suite.time_column, start, end))
         rows_checked, results = len(rows), _row_results(rows, suite, row_part, sample_size)
     return _result(
         table,
@@ -441,6 +443,8 @@ def jsonable(value: Any) -> Any:
     """A JSON-serialisable copy of a value GX or Spark returned (timestamps, decimals, bytes, rows)."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    if type(value).__name__ == "NAType":  # pandas' missing value, of its nullable dtypes
+        return None
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):

@@ -86,15 +86,17 @@ def quarantine_rows(lake: Lake, table: str, start: dt.datetime | None, end: dt.d
     """
     import pyarrow as pa
 
+    from expectations.lake import as_pandas
+
     database = table.rsplit(".", 1)[0]
     columns = ["reason", "reason_detail", "event_type", *KAFKA_COORDINATES]
-    quarantined = lake.arrow_rows(table, columns, QUARANTINE_TIME_COLUMN, start, end)
+    quarantined = lake.read(table, columns, QUARANTINE_TIME_COLUMN, start, end)
     silver_table = f"{database}.{SILVER_TABLE.split('.')[1]}"
-    valid = lake.arrow_rows(silver_table, ["event_type", *KAFKA_COORDINATES], TIME_COLUMN, start, end)
+    valid = lake.read(silver_table, ["event_type", *KAFKA_COORDINATES], TIME_COLUMN, start, end)
     no_reason = pa.nulls(valid.num_rows, pa.string())
     valid = valid.add_column(0, "reason", no_reason).add_column(1, "reason_detail", no_reason)
     schema = pa.schema([f.with_nullable(True) for f in quarantined.schema])
-    return pa.concat_tables([quarantined.cast(schema), valid.cast(schema)]).to_pandas()
+    return as_pandas(pa.concat_tables([quarantined.cast(schema), valid.cast(schema)]))
 
 
 @cache
