@@ -548,17 +548,23 @@ class SilverBatch:
         clock = time.perf_counter()
         self._describe(batch_id, "count outcomes")
         # Counts, newest and oldest event time per stream and reason: what the metrics, the watermarks and
-        # the outcome need, in one aggregation over a few columns of the checkpointed rows.
+        # the outcome need; and, in the grand total row of the same aggregation, the accepted rows' event
+        # time quantiles for the lag metric: one job over a few columns of the checkpointed rows.
         keys = ("in_silver", "reason", "session_id", "car_number", "event_type")
-        stats = (
-            validated.groupBy(*keys)
+        rows = (
+            validated.groupingSets([list(keys), []], *keys)
             .agg(
                 F.count(F.lit(1)).alias("rows"),
                 F.max("event_time_unix_ns").alias("newest_ns"),
                 F.min("event_time_unix_ns").alias("oldest_ns"),
+                F.percentile_approx(F.when(accepted(), F.col("event_time_unix_ns")), [0.01, 0.5], 1000).alias(
+                    "quantiles"
+                ),
+                F.grouping_id().alias("total"),
             )
             .collect()
         )
+        stats = [r for r in rows if r.total == 0]
         # repeats within the batch were dropped before validation
         outcome.replayed_duplicates = outcome.input_rows - sum(r.rows for r in stats)
         for r in stats:
@@ -571,7 +577,8 @@ class SilverBatch:
         quantiles = None
         if outcome.valid_total:  # the oldest accepted event time comes from the stats already collected
             oldest = min(r.oldest_ns for r in stats if r.reason is None and not r.in_silver)
-            quantiles = {**self._event_time_quantiles(validated), "1": oldest}
+            (p01, p50) = next(r.quantiles for r in rows if r.total != 0)
+            quantiles = {"0.5": p50, "0.99": p01, "1": oldest}
         clock = outcome.timed("count outcomes", clock)
 
         now = outcome.validated_at = dt.datetime.now(dt.UTC)
@@ -607,17 +614,6 @@ class SilverBatch:
             outcome.lag_seconds = {q: (outcome.committed_ns - ns) / NS_PER_S for q, ns in quantiles.items()}
         if self.on_outcome:
             self.on_outcome(outcome)
-
-    @staticmethod
-    def _event_time_quantiles(validated: DataFrame) -> dict[str, int]:
-        """Event times of the accepted rows for the lag metric: "0.5" is the median, "0.99" the time 99 %
-        of them are newer than. One group over one cached column: cheap."""
-        ((p01, p50),) = (
-            validated.where(accepted())
-            .agg(F.percentile_approx("event_time_unix_ns", [0.01, 0.5], 1000))
-            .first()
-        )
-        return {"0.5": p50, "0.99": p01}
 
     def _publish_enriched(self, validated: DataFrame, batch_id: int) -> None:
         self._describe(batch_id, "enriched to kafka")
