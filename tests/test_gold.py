@@ -146,6 +146,28 @@ def test_incremental_runs_give_the_full_refreshs_rows(gold):
     assert not rebuilt, rebuilt[:3]  # a lap built from complete data never changes
 
 
+def test_gold_built_on_the_streams_sql_server_equals_gold_built_in_a_session_of_its_own(spark, gold):
+    """The streams' driver serves Spark SQL (streaming.jobs.sql_server); gold's dbt build there, over
+    Thrift, gives row for row what the session method's full refresh gave from the same silver."""
+    from streaming.clients.dbt import STREAMS_TARGET, gold_target, timings
+    from streaming.jobs.sql_server import serving_sql
+
+    s = gold["settings"]
+    assert gold_target(s) == s.dbt_target  # nothing serves yet: dbt starts (here: shares) a session
+    with serving_sql(spark, s) as serving:
+        assert serving and gold_target(s) == STREAMS_TARGET
+        result = run_dbt(s, ["build", "--full-refresh", *gold["dbt_dirs"]])
+    assert gold_target(s) == s.dbt_target  # stopped with the block: back to a Spark of dbt's own
+    nodes = timings(result)
+    assert {"lap_metrics", "stint_metrics", "session_metrics"} <= {n.name for n in nodes}
+    assert all(n.status in ("success", "pass") for n in nodes), [n for n in nodes if n.status != "pass"]
+    served = gold_rows(spark, gold["config"].session_id)
+    for table in MARTS:
+        assert served[table].keys() == gold["full"][table].keys(), table
+        differing = [k for k in served[table] if not same_value(served[table][k], gold["full"][table][k])]
+        assert not differing, (table, differing[:3])
+
+
 def test_dbt_build_ran_every_model_and_test(gold):
     from streaming.clients.dbt import timings
 

@@ -99,9 +99,14 @@ def _dashboards_with_data(settings: Settings, timeout_s: float):
         time.sleep(10)
 
 
+def _compute_logs(settings: Settings) -> list:
+    """The Dagster runs' captured stderr: the stream runs' progress, the gold builds' dbt target."""
+    return sorted(settings.dagster_home.glob("storage/*/compute_logs/*.err"))
+
+
 def _stream_run_logs(settings: Settings, tail_chars: int = 3000) -> str:
     """The ends of the Dagster runs' captured stderr, for a failure message: what the streams were doing."""
-    logs = sorted(settings.dagster_home.glob("storage/*/compute_logs/*.err"))
+    logs = _compute_logs(settings)
     return "\n".join(f"--- {path}\n{path.read_text(errors='replace')[-tail_chars:]}" for path in logs)
 
 
@@ -187,6 +192,10 @@ def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
             + "\n- ".join(failures)
             + f"\n\nwhat Dagster showed:\n{seen.evidence(client, settings)}"
         )
+        # gold built on the stream run's Spark SQL server (streaming/jobs/sql_server.py), no Spark of its own
+        logs = [path.read_text("utf-8", "replace") for path in _compute_logs(settings)]
+        on_streams = [text for text in logs if "dbt build on target streams" in text]
+        assert on_streams, f"no gold build ran on the streams' Spark SQL server\n{_stream_run_logs(settings)}"
     finally:
         if seen is None:  # failed before the first-hour part: still show what Dagster had done
             try:
@@ -207,5 +216,6 @@ def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
         settings.dagster_port,
         settings.metrics_exporter_port,
         settings.metrics_exporter_port + 1,
+        settings.spark_thrift_port,
     ):
         assert not tcp_open("127.0.0.1", port), f"port {port} still open after make down"

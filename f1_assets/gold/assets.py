@@ -4,8 +4,9 @@ The translator maps dbt's silver sources onto the silver table assets the stream
 UI draws silver → gold), puts every model in the `gold` group with kinds dbt/spark/delta, and gives the
 marts their freshness policy and automation condition (f1_assets/gold/automation.py). dbt tests become
 asset checks. dbt runs as `dbt build` in a subprocess (dagster-dbt's DbtCliResource) with the
-platform's Spark configuration in its environment (streaming.clients.dbt.dbt_env): the session method starts
-Spark there, on the shared table catalog, while the streams run.
+platform's Spark configuration in its environment (streaming.clients.dbt.dbt_env): while the streams run it
+sends its SQL to the Spark SQL server of their driver (streaming/jobs/sql_server.py) and starts no Spark;
+otherwise the session method starts Spark there, on the shared table catalog.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op parameter types at runtime.
@@ -27,7 +28,7 @@ from dagster_dbt import (
 from f1_assets.gold.automation import GOLD_FRESHNESS, gold_automation
 from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
-from streaming.clients.dbt import DBT_PROJECT_DIR, dbt_env
+from streaming.clients.dbt import DBT_PROJECT_DIR, STREAMS_TARGET, dbt_env, gold_target
 
 
 def _manifest_stale(project: DbtProject) -> bool:
@@ -117,7 +118,11 @@ GOLD_SELECTOR = "gold"
 )
 def gold_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, platform: PlatformSettings):
     # the dbt subprocess inherits this environment: the platform's Spark configuration and dbt target
-    os.environ.update(dbt_env(platform.get()))
+    settings = platform.get()
+    target = gold_target(settings)
+    where = "the streams' Spark SQL server" if target == STREAMS_TARGET else "a Spark of its own"
+    context.log.info(f"dbt build on target {target}: {where}")
+    os.environ.update(dbt_env(settings, target))
     yield from dbt.cli(["build"], context=context).stream()
 
 

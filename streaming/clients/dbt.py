@@ -1,5 +1,8 @@
 """Gold: run the dbt project (`dbt/`) with the platform's Spark configuration, in this process.
 
+While the streams run, dbt goes to the Spark SQL server their driver serves (`gold_target`, the `streams`
+target: dbt-spark's thrift method), and starts no Spark at all. Otherwise it uses the session method:
+
 dbt-spark's `session` method builds its SparkSession from the profile's `server_side_parameters`; the
 profile (`dbt/profiles.yml`) reads them as JSON from F1_DBT_SPARK_CONF, which `dbt_env` computes with
 `streaming.clients.spark.spark_conf`: the same jars, Delta catalog and shared Hive metastore as the streams.
@@ -22,13 +25,16 @@ import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from streaming.clients.spark import get_spark, spark_conf
+from streaming.clients.probes import tcp_open
+from streaming.clients.spark import THRIFT_HOST, get_spark, spark_conf
 from streaming.errors import F1Error
 from streaming.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 SPARK_CONF_VAR = "F1_DBT_SPARK_CONF"
 APP_NAME = "f1-gold"
+STREAMS_TARGET = "streams"
+SESSION_TARGETS = ("local", "ci")  # dbt-spark's session method: Spark in dbt's own process
 # dbt commands that never touch Spark: no session, no metastore needed.
 OFFLINE_COMMANDS = {"parse", "ls", "list", "clean", "deps", "init", "--help", "-h", "--version"}
 
@@ -48,9 +54,27 @@ class NodeTiming:
     rows_affected: int | None = None
 
 
-def dbt_env(s: Settings) -> dict[str, str]:
-    """Environment variables dbt needs: the Spark configuration as JSON and the target."""
-    return {SPARK_CONF_VAR: json.dumps(spark_conf(s, APP_NAME)), "DBT_TARGET": s.dbt_target}
+def gold_target(s: Settings) -> str:
+    """The dbt target gold builds with: `streams` while the streaming application serves Spark SQL.
+
+    On the streams' warm driver (streaming/jobs/sql_server.py) a build starts no JVM, and reads silver
+    through the Delta snapshot the streams keep up to date. A DBT_TARGET of local or ci (a Spark in dbt's
+    own process) is the fallback when nothing answers on SPARK_THRIFT_PORT: no streams running, a
+    replay. DBT_TARGET=remote always goes to the remote server.
+    """
+    if s.dbt_target in SESSION_TARGETS and tcp_open(THRIFT_HOST, s.spark_thrift_port, timeout_s=0.5):
+        return STREAMS_TARGET
+    return s.dbt_target
+
+
+def dbt_env(s: Settings, target: str | None = None) -> dict[str, str]:
+    """Environment variables dbt needs: the Spark configuration as JSON, the target (`gold_target` unless
+    given) and the streams' SQL port."""
+    return {
+        SPARK_CONF_VAR: json.dumps(spark_conf(s, APP_NAME)),
+        "DBT_TARGET": target or gold_target(s),
+        "SPARK_THRIFT_PORT": str(s.spark_thrift_port),
+    }
 
 
 def shell_exports(s: Settings) -> str:
@@ -58,7 +82,7 @@ def shell_exports(s: Settings) -> str:
     return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in dbt_env(s).items())
 
 
-def dbt_args(s: Settings, args: Sequence[str]) -> list[str]:
+def dbt_args(s: Settings, args: Sequence[str], target: str | None = None) -> list[str]:
     """`args` with the project and profiles folders and the target, unless `args` gives them."""
     full = list(args)
     if not full or full[0].startswith("-"):  # `dbt --version`, `dbt --help`: no command to add them to
@@ -66,7 +90,7 @@ def dbt_args(s: Settings, args: Sequence[str]) -> list[str]:
     for flag, value in (
         ("--project-dir", str(DBT_PROJECT_DIR)),
         ("--profiles-dir", str(DBT_PROJECT_DIR)),
-        ("--target", s.dbt_target),
+        ("--target", target or s.dbt_target),
     ):
         if flag not in full:
             full += [flag, value]
@@ -90,16 +114,18 @@ def _session_settings_kept() -> Iterator[None]:
                 session.conf.set(key, value)
 
 
-def run_dbt(s: Settings, args: Sequence[str], *, check: bool = True):
-    """Run a dbt command in this process; returns dbt's `dbtRunnerResult`.
+def run_dbt(s: Settings, args: Sequence[str], *, check: bool = True, target: str | None = None):
+    """Run a dbt command in this process on `target` (`gold_target`'s unless given); returns dbt's
+    `dbtRunnerResult`.
 
     With `check`, a failed command (an error or a failing test) raises DbtFailed naming the nodes.
     """
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_env(s))
+    target = target or gold_target(s)
+    os.environ.update(dbt_env(s, target))
     with _session_settings_kept():
-        result = dbtRunner().invoke(dbt_args(s, args))
+        result = dbtRunner().invoke(dbt_args(s, args, target))
     if check and not result.success:
         failed = [t.name for t in timings(result) if t.status in ("error", "fail", "runtime error")]
         detail = f"failed: {', '.join(failed)}" if failed else str(result.exception or "see dbt's log")
@@ -125,8 +151,9 @@ def cli(s: Settings, args: Sequence[str]) -> int:
     if args == ["env"]:
         print(shell_exports(s), end="")
         return 0
-    if args[0] not in OFFLINE_COMMANDS and s.dbt_target != "remote":
+    target = gold_target(s)
+    if args[0] not in OFFLINE_COMMANDS and target in SESSION_TARGETS:
         # Start the session here, with a clear error if the metastore is down; dbt then reuses it.
         get_spark(s, APP_NAME)
-    result = run_dbt(s, args, check=False)
+    result = run_dbt(s, args, check=False, target=target)
     return 0 if result.success else 1

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 
 LOG_CONFIG = Path(__file__).parent / "spark-log4j2.properties"
+FAIR_POOLS = Path(__file__).parent / "spark-fair-pools.xml"
+# Where a driver serves Spark SQL over Thrift (streaming.jobs.sql_server): loopback only.
+THRIFT_HOST = "127.0.0.1"
+GOLD_SQL_POOL = "gold"  # its statements' fair-scheduler pool (spark-fair-pools.xml)
 
 
 def spark_log_file(s: Settings, app_name: str) -> Path:
@@ -32,13 +36,16 @@ def spark_log_file(s: Settings, app_name: str) -> Path:
 
 def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
     spark_jars = jar_set(s.f1_jvm_lib_dir, "spark")
+    jars = [*spark_jars.paths(), *object_storage_jars(s)]
     conf = {
         "spark.app.name": app_name,
         "spark.master": s.spark_master,
-        "spark.jars": ",".join(str(p) for p in [*spark_jars.paths(), *object_storage_jars(s)]),
-        # DataNucleus loads the metastore's JDBC driver through the system class loader, which does not
-        # see spark.jars: the Derby client must be on the driver's class path itself.
-        "spark.driver.extraClassPath": str(spark_jars.find("derbyclient")),
+        "spark.jars": ",".join(map(str, jars)),
+        # The driver loads the jars from its own class path too: DataNucleus loads the metastore's JDBC
+        # driver through the system class loader, and the statements of a Thrift session (gold's dbt,
+        # streaming.jobs.sql_server) run under Hive's class loader; neither sees spark.jars (Delta's
+        # closures failed there: Spark's closure cleaner found no bytes of their classes).
+        "spark.driver.extraClassPath": ":".join(map(str, jars)),
         "spark.driver.memory": s.spark_driver_memory,
         # Spark's, Hive's and Hadoop's lines to a file under the logs folder; errors still reach stderr
         "spark.driver.extraJavaOptions": (
@@ -84,6 +91,13 @@ def spark_conf(s: Settings, app_name: str = "f1-telemetry") -> dict[str, str]:
         # of their own (streaming.jobs.start_with_trigger) and share the cores, rather than one query's
         # tasks waiting behind every task the other has queued.
         "spark.scheduler.mode": "FAIR",
+        # ... weighted: the lake query's pool gets four task slots for each the gold SQL pool gets.
+        "spark.scheduler.allocation.file": str(FAIR_POOLS),
+        # The Spark SQL server the streaming application serves for gold (streaming.jobs.sql_server):
+        # on loopback only, each statement in the gold pool. Static: Hive reads them when the driver starts.
+        "spark.hadoop.hive.server2.thrift.port": str(s.spark_thrift_port),
+        "spark.hadoop.hive.server2.thrift.bind.host": THRIFT_HOST,
+        "spark.sql.thriftserver.scheduler.pool": GOLD_SQL_POOL,
     }
     return conf | cluster_conf(s) | object_storage_conf(s)
 

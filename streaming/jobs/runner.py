@@ -314,6 +314,7 @@ def run(
     from streaming.clients.bootstrap import bootstrap
     from streaming.clients.spark import get_spark
     from streaming.jobs.progress import tables_written_by
+    from streaming.jobs.sql_server import serving_sql
     from streaming.observability import metrics as stream_metrics
 
     names = tuple(names or s.stream_queries)
@@ -349,6 +350,10 @@ def run(
         )
         # Available-now drains query by query; otherwise the queries run side by side.
         stages = [[n] for n in names] if available_now else [list(names)]
+        # Gold's dbt builds run on this warm driver, not on a Spark of their own, while the streams run.
+        gold_sql = contextlib.ExitStack()
+        if not available_now:
+            gold_sql.enter_context(serving_sql(spark, s))
         failed = None
         try:
             for stage in stages:
@@ -369,6 +374,7 @@ def run(
         finally:
             beating.set()  # the final states below are the last word
             heartbeat.join()
+            gold_sql.close()
             for supervised in running:
                 supervised.query.stop()
             for supervised in running:

@@ -96,6 +96,7 @@ def ephemeral_env(state_dir: Path, **overrides: str) -> dict[str, str]:
         "NODE_EXPORTER_PORT": str(free_port()),
         "PUSHGATEWAY_URL": f"http://127.0.0.1:{free_port()}",
         "SPARK_UI_PORT": str(free_port(successors=SPARK_UI_RETRIES)),
+        "SPARK_THRIFT_PORT": str(free_port()),
         "SPARK_MASTER": "local[2]",
         "SPARK_DRIVER_MEMORY": "2g",
         "SPARK_SHUFFLE_PARTITIONS": "2",

@@ -72,6 +72,7 @@ class Settings:
     spark_cores_max: int
     spark_shuffle_partitions: int
     spark_ui_port: int
+    spark_thrift_port: int
     spark_checkpoint_path: str
     delta_storage_path: str
     s3_endpoint_url: str

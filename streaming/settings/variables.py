@@ -227,6 +227,14 @@ VARIABLES: list[Variable] = [
         ),
         ("SPARK_UI_PORT", "4040", port, "Spark UI port (Spark tries the next ports if it is taken)."),
         (
+            "SPARK_THRIFT_PORT",
+            "10000",
+            port,
+            "Loopback port of the Spark SQL (Thrift) server the streaming application serves: gold's dbt "
+            "builds run on the streams' warm Spark there, in a scheduler pool of their own, instead of "
+            "starting a Spark driver each.",
+        ),
+        (
             "SPARK_CHECKPOINT_PATH",
             ".f1/checkpoints",
             storage_path,
@@ -358,7 +366,13 @@ VARIABLES: list[Variable] = [
     ),
     *_vars(
         "dbt, Dagster and monitoring",
-        ("DBT_TARGET", "local", one_of("local", "ci", "remote"), "dbt profile target."),
+        (
+            "DBT_TARGET",
+            "local",
+            one_of("local", "ci", "remote"),
+            "dbt profile target when gold does not build on the streams' Spark (SPARK_THRIFT_PORT): local "
+            "and ci start Spark in dbt's process, remote uses DBT_SPARK_HOST/DBT_SPARK_PORT.",
+        ),
         ("DAGSTER_PORT", "3000", port, "Port of the Dagster UI started by `make up`."),
         (
             "DAGSTER_UI_URL",
