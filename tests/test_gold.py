@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections import Counter
 
 import pytest
@@ -200,21 +201,27 @@ def test_parse_writes_the_manifest_dagster_loads(gold, tmp_path):
 
 
 def test_the_dbt_assets_materialise_through_dagster(spark, gold, tmp_path):
-    """`materialize()` of the dbt assets: dagster-dbt runs `dbt build` in a subprocess on real Spark."""
+    """`materialize()` of the dbt assets: dagster-dbt runs `dbt build` in a subprocess, on the Spark SQL
+    server a stream run's driver serves (here the tests' session serves it, as the stream run's does)."""
     import dagster as dg
 
     from f1_assets.gold.assets import dbt_resource, gold_dbt_models
     from f1_assets.resources import PlatformSettings
+    from streaming.jobs.sql_server import serving_sql
 
     settings = gold["settings"]
     (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance, serving_sql(spark, settings):
         result = dg.materialize(
             [gold_dbt_models],
             resources={"dbt": dbt_resource(), "platform": PlatformSettings(environ=settings.as_env())},
             instance=instance,
         )
+        logged = [record.user_message for record in instance.all_logs(result.run_id)]
     assert result.success
+    assert any("dbt build on target streams" in message for message in logged)
+    # the run worker's environment still holds valid settings for the ops after dbt's (gold's GX suite)
+    assert os.environ["DBT_TARGET"] == settings.dbt_target
     materialised = {event.asset_key for event in result.get_asset_materialization_events()}
     assert {dg.AssetKey(["gold", mart]) for mart in MARTS} <= materialised
     checks = result.get_asset_check_evaluations()

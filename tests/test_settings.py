@@ -55,7 +55,7 @@ def test_defaults_parse_and_derive_ports():
         ("SPARK_SHUFFLE_PARTITIONS", "200.5", "greater than 0"),
         ("SPARK_CHECKPOINT_PATH", "ftp://x/y", "URI with one of the schemes"),
         ("DELTA_STORAGE_PATH", "", "non-empty path"),
-        ("DBT_TARGET", "staging", "local, ci, remote"),
+        ("DBT_TARGET", "staging", "local, ci, remote, streams"),
         ("F1_ENV", "prod", "local, ci, production"),
         ("F1_SERVICES", "kafka,zookeeper", "comma-separated list of: kafka"),
         ("F1_STATE_DIR", "s3a://bucket/state", "local folder"),

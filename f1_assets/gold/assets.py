@@ -117,13 +117,13 @@ GOLD_SELECTOR = "gold"
     selector=GOLD_SELECTOR,
 )
 def gold_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, platform: PlatformSettings):
-    # the dbt subprocess inherits this environment: the platform's Spark configuration and dbt target
+    # the dbt subprocess inherits this environment: the platform's Spark configuration and SQL port
     settings = platform.get()
+    os.environ.update(dbt_env(settings))
     target = gold_target(settings)
     where = "the streams' Spark SQL server" if target == STREAMS_TARGET else "a Spark of its own"
     context.log.info(f"dbt build on target {target}: {where}")
-    os.environ.update(dbt_env(settings, target))
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", "--target", target], context=context).stream()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -60,19 +60,20 @@ def gold_target(s: Settings) -> str:
     On the streams' warm driver (streaming/jobs/sql_server.py) a build starts no JVM, and reads silver
     through the Delta snapshot the streams keep up to date. A DBT_TARGET of local or ci (a Spark in dbt's
     own process) is the fallback when nothing answers on SPARK_THRIFT_PORT: no streams running, a
-    replay. DBT_TARGET=remote always goes to the remote server.
+    replay. DBT_TARGET=remote and DBT_TARGET=streams are taken as they are.
     """
     if s.dbt_target in SESSION_TARGETS and tcp_open(THRIFT_HOST, s.spark_thrift_port, timeout_s=0.5):
         return STREAMS_TARGET
     return s.dbt_target
 
 
-def dbt_env(s: Settings, target: str | None = None) -> dict[str, str]:
-    """Environment variables dbt needs: the Spark configuration as JSON, the target (`gold_target` unless
-    given) and the streams' SQL port."""
+def dbt_env(s: Settings) -> dict[str, str]:
+    """Environment variables dbt needs: the Spark configuration as JSON, the streams' SQL port and the
+    default target (DBT_TARGET, as set: a process that puts these in its own environment keeps valid
+    settings). The target a build takes, `gold_target`'s, goes on its command line: `--target`."""
     return {
         SPARK_CONF_VAR: json.dumps(spark_conf(s, APP_NAME)),
-        "DBT_TARGET": target or gold_target(s),
+        "DBT_TARGET": s.dbt_target,
         "SPARK_THRIFT_PORT": str(s.spark_thrift_port),
     }
 
@@ -123,7 +124,7 @@ def run_dbt(s: Settings, args: Sequence[str], *, check: bool = True, target: str
     from dbt.cli.main import dbtRunner
 
     target = target or gold_target(s)
-    os.environ.update(dbt_env(s, target))
+    os.environ.update(dbt_env(s))
     with _session_settings_kept():
         result = dbtRunner().invoke(dbt_args(s, args, target))
     if check and not result.success:

@@ -369,9 +369,10 @@ VARIABLES: list[Variable] = [
         (
             "DBT_TARGET",
             "local",
-            one_of("local", "ci", "remote"),
-            "dbt profile target when gold does not build on the streams' Spark (SPARK_THRIFT_PORT): local "
-            "and ci start Spark in dbt's process, remote uses DBT_SPARK_HOST/DBT_SPARK_PORT.",
+            one_of("local", "ci", "remote", "streams"),
+            "dbt profile target. local and ci start Spark in dbt's process, and give way to the streams' "
+            "Spark SQL server whenever it answers on SPARK_THRIFT_PORT; streams always goes there, remote "
+            "to DBT_SPARK_HOST/DBT_SPARK_PORT.",
         ),
         ("DAGSTER_PORT", "3000", port, "Port of the Dagster UI started by `make up`."),
         (
