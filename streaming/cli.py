@@ -76,16 +76,36 @@ def _print_status(s: Settings, names: list[str] | None) -> list:
     return rows
 
 
-def cmd_status(s: Settings, args) -> int:
-    if args.json:
-        from dataclasses import asdict
+def _footprint(s: Settings, names: list[str] | None) -> list:
+    """Each running service's processes, by role, with their memory, share and cores (a 1 s sample)."""
+    from streaming.runtime import footprint, manager
 
+    members = {svc.name: manager.process_of(s, svc).members() for svc in manager.selected(s, names)}
+    return footprint.shares(footprint.measure(members))
+
+
+def cmd_status(s: Settings, args) -> int:
+    from dataclasses import asdict
+
+    if args.json:
         from streaming.runtime import manager
 
-        print(json.dumps([asdict(r) for r in manager.status(s, args.services or None)], indent=2))
+        shares = _footprint(s, args.services or None)
+        rows = [
+            asdict(row) | {"processes": [asdict(p) for p in shares if p.service == row.name]}
+            for row in manager.status(s, args.services or None)
+        ]
+        print(json.dumps(rows, indent=2))
         return 0
-    rows = _print_status(s, args.services or None)
-    print(f"total rss: {sum(r.rss_mib for r in rows):.0f} MB")
+    _print_status(s, args.services or None)
+    shares = _footprint(s, args.services or None)
+    total_mib, total_cores = sum(p.rss_mib for p in shares), sum(p.cores for p in shares)
+    print(f"total rss: {total_mib:.0f} MB, cpu: {total_cores:.2f} cores (over 1 s)")
+    if shares:
+        print(f"{'service':<11} {'process':<34} {'rss':>8} {'share':>6} {'cores':>6}")
+    for p in shares:
+        role = p.role if p.processes == 1 else f"{p.role} x{p.processes}"
+        print(f"{p.service:<11} {role[:34]:<34} {p.rss_mib:>6.0f}MB {p.share:>6.0%} {p.cores:>6.2f}")
     return 0
 
 
@@ -307,7 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-spark", action="store_true", help="only create topics")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("status", help="show services, health, memory and endpoints")
+    p = sub.add_parser(
+        "status", help="show services, health and endpoints, and each process's memory, share and CPU"
+    )
     _services_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)

@@ -50,6 +50,26 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a live process has used so far (user + system), in seconds; 0 for no process."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of one process, KiB."""
+    return _rss_kib(pid)
+
+
+def command_line(pid: int) -> list[str]:
+    """A process's arguments (empty when it is gone or a kernel thread)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return [arg for arg in raw.decode(errors="replace").split("\0") if arg]
+    except OSError:
+        return []
+
+
 def _group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes in process group `pgid`."""
     members = []
@@ -175,12 +195,14 @@ class ManagedProcess:
         self.child_pid_file.unlink(missing_ok=True)
         return True
 
+    def members(self) -> list[int]:
+        """The service's processes: every process in its group but the supervisor itself."""
+        pid = self.pid()
+        return [] if pid is None else [member for member in _group_members(pid) if member != pid]
+
     def rss_kib(self) -> int:
         """Resident memory of the service: every process in its group but the supervisor itself."""
-        pid = self.pid()
-        if pid is None:
-            return 0
-        return sum(_rss_kib(member) for member in _group_members(pid) if member != pid)
+        return sum(_rss_kib(member) for member in self.members())
 
     def log_tail(self, lines: int = 40) -> str:
         try:

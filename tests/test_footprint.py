@@ -1,0 +1,85 @@
+"""`f1 status`'s per-process figures: what a process is, from its command line, and the shares."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from streaming.runtime.footprint import ProcessUse, measure, role_of, shares
+
+JAVA = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
+PY = "/venv/bin/python"
+
+
+@pytest.mark.parametrize(
+    ("args", "role"),
+    [
+        (
+            [
+                JAVA,
+                "-cp",
+                "a.jar",
+                "org.apache.spark.deploy.SparkSubmit",
+                "--conf",
+                "spark.app.name=f1-dagster-local",
+                "pyspark-shell",
+            ],
+            "spark driver (f1-dagster-local)",
+        ),
+        ([JAVA, "org.apache.spark.deploy.SparkSubmit", "pyspark-shell"], "spark driver"),
+        (["java", "-Xmx1g", "kafka.Kafka", "server.properties"], "jvm"),
+        ([PY, "-m", "dagster_webserver", "--port", "3000"], "dagster webserver"),
+        ([PY, "-m", "dagster._daemon", "run"], "dagster daemon"),
+        (
+            [PY, "-m", "dagster", "code-server", "start", "--socket", "/tmp/s"],
+            "dagster code server",
+        ),
+        (
+            [PY, "-m", "dagster", "api", "grpc", "--lazy-load-user-code"],
+            "dagster code server",
+        ),
+        ([PY, "-m", "dagster", "dev", "-w", "workspace.yaml"], "dagster dev"),
+        ([PY, "-m", "dagster", "api", "execute_run", "{}"], "dagster run"),
+        (
+            [PY, "-c", "from multiprocessing.spawn import spawn_main; spawn_main()"],
+            "dagster run",
+        ),
+        ([PY, "/venv/bin/dbt", "build", "--target", "streams"], "dbt"),
+        (["/usr/bin/prometheus", "--config.file=p.yml"], "prometheus"),
+    ],
+)
+def test_a_process_is_named_by_its_command_line(args, role):
+    assert role_of(args) == role
+
+
+def test_shares_group_by_service_and_role_largest_first():
+    uses = [
+        ProcessUse("dagster", 1, "spark driver (f1)", 3000.0, 1.2),
+        ProcessUse("dagster", 2, "dagster code server", 250.0, 0.1),
+        ProcessUse("dagster", 3, "dagster code server", 250.0, 0.0),
+        ProcessUse("kafka", 4, "jvm", 500.0, 0.2),
+    ]
+    got = shares(uses)
+    assert [(s.service, s.role, s.processes) for s in got] == [
+        ("dagster", "spark driver (f1)", 1),
+        ("dagster", "dagster code server", 2),
+        ("kafka", "jvm", 1),
+    ]
+    assert [round(s.share, 2) for s in got] == [0.75, 0.12, 0.12]
+    assert got[1].rss_mib == 500.0 and got[1].cores == pytest.approx(0.1)
+    assert shares([]) == []
+
+
+def test_measure_reads_a_real_process_memory_and_cpu():
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        uses = {u.pid: u for u in measure({"tests": [os.getpid(), busy.pid, 2**22 + 7]}, sample_s=0.5)}
+    finally:
+        busy.kill()
+        busy.wait()
+    assert set(uses) == {os.getpid(), busy.pid}  # a pid that is no process is left out
+    assert all(u.service == "tests" and u.rss_mib > 1 for u in uses.values())
+    assert uses[busy.pid].cores > 0.3  # a spinning process, sampled for half a second
