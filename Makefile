@@ -20,7 +20,7 @@ JVM_STAMP := jvm/lib/.installed
 COMPOSE_CHECK := scripts/compose-check/bin/compose-check
 PY_STAMP := .venv/.installed
 
-.PHONY: help install install-system up wait init status logs down test test-fast lint format clean reset bench gold notebook env-example compose-check
+.PHONY: help install install-system up wait init status logs down test test-fast lint format clean reset bench bench-platform gold notebook env-example compose-check
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ format: $(PY_STAMP) ## format the code
 
 bench: install ## benchmark the platform's pieces and print each figure
 	$(F1) bench
+
+bench-platform: install ## the whole platform (make up's) for 20 minutes: RSS and CPU per process, gold's trail
+	$(F1) bench platform
 
 gold: install ## build the gold layer with dbt (dbt build, in-process Spark on the shared catalog)
 	$(F1) gold build

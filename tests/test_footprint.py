@@ -83,3 +83,36 @@ def test_measure_reads_a_real_process_memory_and_cpu():
     assert set(uses) == {os.getpid(), busy.pid}  # a pid that is no process is left out
     assert all(u.service == "tests" and u.rss_mib > 1 for u in uses.values())
     assert uses[busy.pid].cores > 0.3  # a spinning process, sampled for half a second
+
+
+def test_the_platform_benchmark_sums_each_sample_and_keeps_peaks_and_averages(capsys):
+    from streaming.bench.cli import _print
+    from streaming.bench.platform import Footprints
+
+    seen = Footprints()
+    seen.add(
+        [
+            ProcessUse("dagster", 1, "spark driver (f1-dagster-local)", 3000.0, 1.0),
+            ProcessUse("dagster", 2, "dbt", 200.0, 0.5),
+            ProcessUse("kafka", 3, "jvm", 800.0, 0.1),
+        ]
+    )
+    seen.add(
+        [
+            ProcessUse("dagster", 1, "spark driver (f1-dagster-ci)", 3400.0, 0.6),
+            ProcessUse("kafka", 3, "jvm", 600.0, 0.2),
+        ]
+    )
+    figures = seen.figures()
+    assert figures["platform RSS peak"] == 4000.0 and figures["platform RSS average"] == 4000.0
+    assert figures["platform CPU average"] == pytest.approx(1.2)
+    assert figures["platform CPU peak"] == pytest.approx(1.6)
+    assert figures["streams' Spark driver CPU average"] == pytest.approx(0.8)
+    assert figures["dbt processes CPU average"] == pytest.approx(0.25)
+    assert figures["RSS peak of service dagster"] == 3400.0 and figures["RSS peak of service kafka"] == 800.0
+    assert figures["RSS peak of process spark driver"] == 3400.0  # one role whatever the app's name
+    assert Footprints().figures() == {}
+    _print(figures)
+    printed = capsys.readouterr().out.splitlines()
+    assert "platform RSS peak: 4000 MB" in printed and "platform CPU average: 1.20 cores" in printed
+    assert "samples: 2 samples" in printed

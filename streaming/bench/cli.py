@@ -14,6 +14,9 @@ platform with --use-running):
            with each model's time and the deviation from the simulator's truth (streaming/bench/gold.py);
   gold-trail  on the running platform (make up, real-time race) only: how long after a lap's end it
            appears in gold.lap_metrics, polled from outside (streaming/bench/gold_trail.py).
+  platform on `make up`'s platform (started if it is not running, 50 cars in real time): every
+           process's RSS and CPU, by service and role, and the gold trail, for --minutes (20)
+           (streaming/bench/platform.py). `make bench-platform`.
 Each figure is printed on its own line with its unit; --json also writes them to a file.
 """
 
@@ -53,14 +56,16 @@ _UNITS = {
 
 def _unit(name: str) -> str | None:
     """The unit of a figure; the latency figures of a run with fewer cars have those of the nominal run."""
+    from streaming.bench.platform import unit as platform_unit
+
     nominal = re.sub(r" with \d+ cars", " at nominal rate", re.sub(r", \d+ cars$", "", name))
-    return _UNITS.get(nominal)
+    return _UNITS.get(nominal) or platform_unit(name)
 
 
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
         unit = _unit(name)
-        if unit == "laps" or (unit == "commits" and "per batch" not in name):
+        if unit in ("laps", "samples") or (unit == "commits" and "per batch" not in name):
             print(f"{name}: {value:.0f} {unit}")
         elif unit in ("commits", "files", "cores"):
             print(f"{name}: {value:.2f} {unit}")
@@ -83,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("all", "produce", "kafka", "pipeline", "gold", "gold-trail"),
+        choices=("all", "produce", "kafka", "pipeline", "gold", "gold-trail", "platform"),
         default="all",
-        help="gold-trail measures the running platform (make up); the others start their own services",
+        help="gold-trail and platform measure make up's platform; the others start their own services",
     )
     parser.add_argument("--events", type=int, default=500_000, help="records per run of the kafka benchmark")
     parser.add_argument("--record-size", type=int, default=160, help="bytes per record (kafka benchmark)")
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "--minutes",
         type=float,
         default=None,
-        help="minutes of racing in silver (gold benchmark, default 60); minutes measured (gold-trail, 20)",
+        help="minutes of racing in silver (gold benchmark, 60); minutes measured (gold-trail, platform: 20)",
     )
     parser.add_argument("--use-running", action="store_true", help="use the configured platform (make up)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -147,13 +152,17 @@ def main(argv: list[str] | None = None) -> int:
             from streaming.bench.gold_trail import run_gold_trail
 
             measured(run_gold_trail(settings, args.minutes or 20))
+        if args.which == "platform":
+            from streaming.bench.platform import run_platform
+
+            measured(run_platform(settings, args.minutes or 20))
         return results
 
     services = ["kafka", "registry"] if args.which != "gold" else []
     if args.which in ("all", "pipeline", "gold"):
         services.append("metastore")
 
-    if args.use_running or args.which == "gold-trail":
+    if args.use_running or args.which in ("gold-trail", "platform"):
         results = run(Settings.from_env())
     else:
         with (
