@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 
 from f1_assets.quality.checks import GOLD_CHECKS
+from streaming.clients.dagster_graphql import AUTOMATION_TAG, DagsterGraphQL, Snapshot
 from streaming.clients.delta_read import local_table_path, read_rows
 from streaming.jobs.silver import QUARANTINE_TABLE
 from streaming.settings import PROJECT_ROOT, STREAM_QUERY_NAMES, Settings
 from tests.bad_records import BadRecord
-from tests.dagster_graphql import AUTOMATION_TAG, DagsterGraphQL, Snapshot
 
 # The first hour, sped up: a few cars racing four times faster than real time (a Monza lap in ~20 s, a
 # five-lap race in under two minutes, then the next one), the checks every three minutes, gold every two.

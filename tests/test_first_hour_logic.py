@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
+from streaming.clients.dagster_graphql import SENSOR_NAME_TAG, Snapshot
 from streaming.contracts import telemetry_pb2 as pb
 from streaming.contracts import topics
 from tests.bad_records import BadRecord, bad_records
-from tests.dagster_graphql import SENSOR_NAME_TAG, Snapshot
 from tests.first_hour import GOLD_AUTOMATION, LAP_METRICS, FirstHour
 
 IDS = {

@@ -116,3 +116,15 @@ def test_the_platform_benchmark_sums_each_sample_and_keeps_peaks_and_averages(ca
     printed = capsys.readouterr().out.splitlines()
     assert "platform RSS peak: 4000 MB" in printed and "platform CPU average: 1.20 cores" in printed
     assert "samples: 2 samples" in printed
+
+
+def test_a_commit_waits_for_the_first_check_evaluation_after_it():
+    from streaming.bench.platform import CHECK_GOAL_S, check_lags
+
+    commits = [100.0, 150.0, 400.0, 1000.0, 1190.0]
+    evaluations = [90.0, 160.0, 460.0]
+    # 100 and 150 wait for 160; 400 for 460; 1000, never checked, counts until the end (a lower bound)
+    # once it is older than the goal; 1190 is too young to say, left out
+    assert check_lags(commits, evaluations, until=1000.0 + CHECK_GOAL_S + 1) == [60.0, 10.0, 60.0, 301.0]
+    assert check_lags(commits, evaluations, until=1200.0) == [60.0, 10.0, 60.0]
+    assert check_lags([], evaluations, until=1200.0) == []

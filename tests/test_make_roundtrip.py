@@ -20,6 +20,7 @@ import urllib.request
 
 import pytest
 
+from streaming.clients.dagster_graphql import DagsterGraphQL, Snapshot
 from streaming.clients.probes import tcp_open
 from streaming.contracts import topics
 from streaming.runtime import manager
@@ -27,7 +28,6 @@ from streaming.runtime.ephemeral import ephemeral_env
 from streaming.settings import PROJECT_ROOT, Settings
 from tests.bad_records import bad_records, latest_event, send
 from tests.contract_records import PROPERTY_SEED
-from tests.dagster_graphql import DagsterGraphQL, Snapshot
 from tests.first_hour import (
     FIRST_HOUR_DEADLINE_S,
     FIRST_HOUR_SETTINGS,

@@ -65,7 +65,7 @@ def _unit(name: str) -> str | None:
 def _print(results: dict[str, float]) -> None:
     for name, value in results.items():
         unit = _unit(name)
-        if unit in ("laps", "samples") or (unit == "commits" and "per batch" not in name):
+        if unit in ("laps", "samples", "checks") or (unit == "commits" and "per batch" not in name):
             print(f"{name}: {value:.0f} {unit}")
         elif unit in ("commits", "files", "cores"):
             print(f"{name}: {value:.2f} {unit}")

@@ -9,7 +9,11 @@ starts whatever of it is not running (and stops that again at the end), then mea
   check runs): RSS peak and average, in total, per service and per process role; CPU in cores (CPU
   seconds per second), in total and for the Spark driver that runs the streams (gold's SQL runs there too:
   streaming/jobs/sql_server.py) and for dbt's processes;
-- the gold trail, as `f1 bench gold-trail` measures it: lap end to its row in `gold.lap_metrics`.
+- the gold trail, as `f1 bench gold-trail` measures it: lap end to its row in `gold.lap_metrics`;
+- how long a commit waits for the asset checks: for each commit of a checked table while measured (its
+  Delta log entry's time), the time to the first evaluation of each of its asset's checks after it, read
+  from Dagster's GraphQL API. A commit still unchecked at the end counts to the end, if it is older than
+  CHECK_GOAL_S; younger ones are left out.
 """
 
 from __future__ import annotations
@@ -19,10 +23,19 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from streaming.clients.dagster_graphql import EVALUATED, DagsterGraphQL
+from streaming.clients.delta_read import local_table_path
 from streaming.runtime import footprint, manager
 from streaming.settings import Settings
 
 SAMPLE_S = 10.0
+CHECK_GOAL_S = 300.0  # every check evaluated within 5 minutes of its slice
+# The table a check's asset's rows land in, when the asset is not a table itself (silver's views).
+LAYER_TABLES = {
+    "bronze": "bronze.telemetry",
+    "silver": "silver.telemetry_enriched",
+    "gold": "gold.lap_metrics",
+}
 STREAMS_ROLE = "spark driver"  # the stream run's driver: the only Spark JVM of the platform
 
 
@@ -80,6 +93,60 @@ def sample_footprints(s: Settings, stop: threading.Event, into: Footprints, samp
         stop.wait(sample_s)
 
 
+def commit_times(s: Settings, table: str, since: float) -> list[float]:
+    """When each commit of `table` since `since` (Unix seconds) landed: its Delta log entry's time."""
+    log = local_table_path(s, table) / "_delta_log"
+    times = (path.stat().st_mtime for path in log.glob("*.json")) if log.is_dir() else ()
+    return sorted(t for t in times if t >= since)
+
+
+def check_lags(commits: list[float], evaluations: list[float], until: float) -> list[float]:
+    """For each commit, seconds to the first evaluation at or after it; an unchecked commit older than
+    CHECK_GOAL_S counts until `until` (a lower bound), a younger one is left out."""
+    lags, evaluations = [], sorted(evaluations)
+    for commit in commits:
+        after = next((e for e in evaluations if e >= commit), None)
+        if after is not None:
+            lags.append(after - commit)
+        elif until - commit > CHECK_GOAL_S:
+            lags.append(until - commit)
+    return lags
+
+
+def _check_table(s: Settings, path: list[str]) -> str:
+    table = ".".join(path)
+    return table if (local_table_path(s, table) / "_delta_log").is_dir() else LAYER_TABLES[path[0]]
+
+
+def measure_check_lags(s: Settings, since: float, until: float) -> dict[str, float]:
+    """Commit-to-evaluation lags of every bronze, silver and gold asset check (Dagster's GraphQL API)."""
+    client = DagsterGraphQL(s.dagster_ui_url or f"http://127.0.0.1:{s.dagster_port}")
+    checks = [
+        (asset["assetKey"]["path"], check["name"])
+        for asset in client.asset_nodes(limit=1)
+        if asset["assetKey"]["path"][0] in LAYER_TABLES
+        for check in (asset.get("assetChecksOrError") or {}).get("checks", [])
+    ]
+    executions = client.check_executions(checks, limit=500)
+    lags, late = [], 0
+    for path, name in checks:
+        runs = executions[(tuple(path), name)]
+        # when it was evaluated (its run started at `timestamp`); Unix seconds
+        evaluated = [float((e["evaluation"] or e)["timestamp"]) for e in runs if e["status"] in EVALUATED]
+        check = check_lags(commit_times(s, _check_table(s, path), since), evaluated, until)
+        lags += check
+        late += bool(check) and max(check) > CHECK_GOAL_S
+    figures = {"asset checks measured": float(len(checks)), "asset checks later than 5 min": float(late)}
+    if lags:
+        ordered = sorted(lags)
+        figures |= {
+            "p50 commit-to-check lag": ordered[len(ordered) // 2],
+            "p99 commit-to-check lag": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+            "max commit-to-check lag": ordered[-1],
+        }
+    return figures
+
+
 def run_platform(s: Settings, minutes: float) -> dict[str, float]:
     from streaming.bench.gold_trail import run_gold_trail
 
@@ -87,16 +154,17 @@ def run_platform(s: Settings, minutes: float) -> dict[str, float]:
     print(f"platform: started {', '.join(started) or 'nothing (all running)'}", flush=True)
     footprints, stop = Footprints(), threading.Event()
     sampler = threading.Thread(target=sample_footprints, args=(s, stop, footprints), daemon=True)
-    began = time.monotonic()
+    began, since = time.monotonic(), time.time()
     sampler.start()
     try:
         trail = run_gold_trail(s, minutes)
+        checks = measure_check_lags(s, since, time.time())
     finally:
         stop.set()
         sampler.join()
         if started:
             manager.down(s, started)
-    return footprints.figures() | trail | {"measured": time.monotonic() - began}
+    return footprints.figures() | trail | checks | {"measured": time.monotonic() - began}
 
 
 UNITS = {
@@ -108,6 +176,11 @@ UNITS = {
     "dbt processes CPU average": "cores",
     "samples": "samples",
     "measured": "s",
+    "asset checks measured": "checks",
+    "asset checks later than 5 min": "checks",
+    "p50 commit-to-check lag": "s",
+    "p99 commit-to-check lag": "s",
+    "max commit-to-check lag": "s",
 }
 
 

@@ -1,8 +1,9 @@
-"""A small client of a running Dagster webserver's GraphQL API, for end-to-end tests.
+"""A small client of a running Dagster webserver's GraphQL API (plain HTTP: nothing here imports Dagster).
 
-`snapshot(url)` reads in a few requests what a user of the UI would look at: every sensor's recent ticks,
-the runs (status, job, tags), every asset's materialisations and every asset check's executions, and the
-latest automation evaluations of an asset. `Snapshot` answers the questions the first-hour test asks.
+The end-to-end tests and `f1 bench platform` read the platform through it, as a user of the UI would.
+`Snapshot.take(client)` reads in a few requests every sensor's recent ticks, the runs (status, job, tags),
+every asset's materialisations and every asset check's executions; `automation_evaluations` the latest
+automation evaluations of an asset. `Snapshot` answers the questions the first-hour test asks.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import json
 import urllib.request
 from dataclasses import dataclass, field
 
+from streaming.errors import F1Error
+
 SENSOR_NAME_TAG = "dagster/sensor_name"
 AUTOMATION_TAG = "dagster/from_automation_condition"
 EVALUATED = ("SUCCEEDED", "FAILED")  # an asset check execution that produced a result
 
 
-class GraphQLError(AssertionError):
-    pass
+class GraphQLError(F1Error):
+    """The webserver answered with errors, or without what was asked."""
 
 
 class DagsterGraphQL:
@@ -82,7 +85,7 @@ class DagsterGraphQL:
             variables[f"k{i}"], variables[f"n{i}"] = {"path": path}, name
             parts.append(
                 f"c{i}: assetCheckExecutions(assetKey: $k{i}, checkName: $n{i}, limit: {limit}) "
-                "{ runId status timestamp }"
+                "{ runId status timestamp evaluation { timestamp } }"
             )
         declared = ", ".join(f"$k{i}: AssetKeyInput!, $n{i}: String!" for i in range(len(checks)))
         data = self.query(f"query({declared}) {{ {' '.join(parts)} }}", variables)
