@@ -16,9 +16,10 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator
 
 from expectations import silver
+from expectations.runner import DEFAULT_WINDOW
 from f1_assets.gold.automation import GOLD_CRON, gold_automation
 from f1_assets.keys import table_asset_key
-from f1_assets.quality.checks import lake_expectation_checks
+from f1_assets.quality.checks import SLICE_OVERLAP, lake_expectation_checks, slice_window
 from f1_assets.resources import resources_for
 from tests.quality_tables import NOW
 
@@ -119,3 +120,36 @@ def test_checks_pass_fail_with_samples_and_block_gold(platform_settings, quality
     )
     requested, cursor = gold_requested(defs, instance, cursor, tick + dt.timedelta(seconds=60))
     assert requested
+
+
+def test_a_scheduled_check_reads_the_slice_since_its_last_evaluation(
+    platform_settings, quality_lake, quality_db, instance
+):
+    """Without a window_end (the schedule's runs), each check reads from where its last evaluation ended
+    (less the overlap for rows stamped before and committed after a read), not the whole window again."""
+    defs = definitions(platform_settings, quality_lake, quality_db, "position_null_keys")
+    job = defs.resolve_job_def("checks")
+    runs = [job.execute_in_process(instance=instance, raise_on_error=False) for _ in range(2)]
+    first, second = (
+        {e.asset_key.path[-1]: e.metadata for e in r.get_asset_check_evaluations()} for r in runs
+    )
+
+    def bounds(metadata) -> tuple[dt.datetime, dt.datetime]:
+        return tuple(dt.datetime.fromisoformat(metadata[k].value) for k in ("window_start", "window_end"))
+
+    for table in ("dynamics", "position_null_keys"):
+        start, end = bounds(first[table])
+        assert end - start == DEFAULT_WINDOW  # never evaluated before: the whole window
+        next_start, next_end = bounds(second[table])
+        assert next_start == end - SLICE_OVERLAP and next_end > end
+
+
+def test_a_slice_reaches_back_to_the_last_end_less_the_overlap_at_most_the_window():
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+    window = dt.timedelta(minutes=15)
+    assert slice_window(window, now, None) == window  # never evaluated
+    five_ago = now - dt.timedelta(minutes=5)
+    assert slice_window(window, now, five_ago) == dt.timedelta(minutes=5) + SLICE_OVERLAP
+    assert slice_window(window, now, now - dt.timedelta(hours=3)) == window  # after a long pause: capped
+    assert slice_window(window, now, now + dt.timedelta(seconds=5)) == SLICE_OVERLAP  # clocks apart
+    assert slice_window(None, now, five_ago) is None  # a full scan stays one

@@ -23,12 +23,20 @@ from f1_assets.keys import table_asset_key
 from f1_assets.resources import PlatformSettings
 from streaming.settings import Settings
 
+# A row's lineage time (ingested_at, validated_at) is stamped in its micro-batch, which commits seconds later:
+# a slice reaches back this far before the end of the last one, so that a row committed just after a check
+# read the table is in the next check's slice.
+SLICE_OVERLAP = dt.timedelta(minutes=2)
+
 
 class CheckWindow(dg.Config):
-    """Which rows a run checks: the last `window_minutes` before `window_end` (default: now).
+    """Which rows a run checks.
 
-    Scheduled runs check the recent window; from the launchpad, a wider window or a past `window_end`
-    re-checks an incident's rows after the fact. `window_minutes` 0 checks every row (a full scan).
+    A scheduled run (no `window_end`) checks each table's newest slice: the rows since the end of that
+    check's last evaluation (less SLICE_OVERLAP), at most the last `window_minutes` (after a long pause,
+    older rows are left to a run from the launchpad). From the launchpad, `window_end` checks the
+    `window_minutes` before it: a wider window or a past incident's rows, after the fact. `window_minutes`
+    0 checks every row (a full scan).
     """
 
     window_minutes: float = DEFAULT_WINDOW.total_seconds() / 60
@@ -41,6 +49,26 @@ class CheckWindow(dg.Config):
         except ValueError as error:
             raise dg.Failure(f"window_end: {self.window_end!r} is not an ISO 8601 time ({error})") from error
         return window, end
+
+
+def slice_window(
+    window: dt.timedelta | None, now: dt.datetime, last_end: dt.datetime | None
+) -> dt.timedelta | None:
+    """How far back a scheduled check reads: to its last evaluation's end less the overlap, at most `window`
+    (None: every row). Without an earlier evaluation, `window`."""
+    if window is None or last_end is None:
+        return window
+    return min(window, max(now - last_end, dt.timedelta(0)) + SLICE_OVERLAP)
+
+
+def last_window_end(instance: dg.DagsterInstance, key: dg.AssetCheckKey) -> dt.datetime | None:
+    """Where the latest evaluation of `key` ended its window (its metadata), if any evaluated one."""
+    for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=5):
+        evaluation = record.event.asset_check_evaluation if record.event else None
+        end = evaluation.metadata.get("window_end") if evaluation else None
+        if end is not None:
+            return dt.datetime.fromisoformat(end.value)
+    return None  # never evaluated, or only planned (this run's own execution comes first)
 
 
 def _spec(table: str, suite) -> dg.AssetCheckSpec:
@@ -88,10 +116,15 @@ def lake_expectation_checks(
     )
     def run_suites(context: dg.AssetCheckExecutionContext, config: CheckWindow, platform: PlatformSettings):
         window, end = config.bounds()
+        now = end or dt.datetime.now(dt.UTC)
         settings = platform.get()
         lake = lake_of(settings)
         for table, suite in _selected(context, suites):
-            result = check_lake_table(lake, table, suite, window=window, now=end)
+            rows_window = window
+            if end is None:  # scheduled: the newest slice, since this check's last evaluation
+                key = dg.AssetCheckKey(table_asset_key(table), suite.name)
+                rows_window = slice_window(window, now, last_window_end(context.instance, key))
+            result = check_lake_table(lake, table, suite, window=rows_window, now=now)
             yield _reported(context, settings, result, suite)
 
     return run_suites
