@@ -29,7 +29,7 @@ def _complete_laps(table: Path) -> dict[tuple, int]:
     }
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -60,8 +60,8 @@ def run_gold_trail(s: Settings, minutes: float, poll_s: float = 5.0) -> dict[str
     }
     if trails:
         figures |= {
-            "p50 lap-end-to-gold trail": _percentile(trails, 0.5),
-            "p99 lap-end-to-gold trail": _percentile(trails, 0.99),
+            "p50 lap-end-to-gold trail": percentile(trails, 0.5),
+            "p99 lap-end-to-gold trail": percentile(trails, 0.99),
             "max lap-end-to-gold trail": max(trails),
         }
     return figures

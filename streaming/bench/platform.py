@@ -18,11 +18,13 @@ starts whatever of it is not running (and stops that again at the end), then mea
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from streaming.bench.gold_trail import percentile
 from streaming.clients.dagster_graphql import EVALUATED, DagsterGraphQL
 from streaming.clients.delta_read import local_table_path
 from streaming.runtime import footprint, manager
@@ -105,9 +107,9 @@ def check_lags(commits: list[float], evaluations: list[float], until: float) -> 
     CHECK_GOAL_S counts until `until` (a lower bound), a younger one is left out."""
     lags, evaluations = [], sorted(evaluations)
     for commit in commits:
-        after = next((e for e in evaluations if e >= commit), None)
-        if after is not None:
-            lags.append(after - commit)
+        after = bisect.bisect_left(evaluations, commit)  # the first evaluation at or after the commit
+        if after < len(evaluations):
+            lags.append(evaluations[after] - commit)
         elif until - commit > CHECK_GOAL_S:
             lags.append(until - commit)
     return lags
@@ -138,11 +140,10 @@ def measure_check_lags(s: Settings, since: float, until: float) -> dict[str, flo
         late += bool(check) and max(check) > CHECK_GOAL_S
     figures = {"asset checks measured": float(len(checks)), "asset checks later than 5 min": float(late)}
     if lags:
-        ordered = sorted(lags)
         figures |= {
-            "p50 commit-to-check lag": ordered[len(ordered) // 2],
-            "p99 commit-to-check lag": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
-            "max commit-to-check lag": ordered[-1],
+            "p50 commit-to-check lag": percentile(lags, 0.5),
+            "p99 commit-to-check lag": percentile(lags, 0.99),
+            "max commit-to-check lag": max(lags),
         }
     return figures
 
