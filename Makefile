@@ -9,6 +9,9 @@ MVN ?= mvn
 MVN_ARGS ?=
 F1 := $(UV) run --frozen f1
 PYTEST_ARGS ?=
+# make test's pytest-xdist workers: one for the session platform's tests, one for those that own platforms
+# (tests/conftest.py); 0 runs the suite in pytest's own process, as before
+TEST_WORKERS ?= 2
 NOTEBOOK_PORT ?= 8888
 SERVICE ?=
 
@@ -68,11 +71,11 @@ down: ## stop every service
 	$(F1) down
 
 test: install ## the whole suite against real services on free loopback ports (what CI runs)
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Pure logic, and the one smoke test through a real Kafka, bronze and silver (tests/conftest.py: the tiers).
 test-fast: install ## the fast tier, a few minutes: run it before every commit
-	$(UV) run --frozen pytest -m "(not services and not e2e) or smoke" $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup -m "(not services and not e2e) or smoke" $(PYTEST_ARGS)
 
 lint: $(PY_STAMP) ## static checks
 	$(UV) run --frozen ruff check .

@@ -6,7 +6,7 @@ platform (`make up`) or its data. It starts once per test session and stops at t
 Tiers (README, Tests): a test that needs this platform, directly or through a fixture that does
 (`spark`, `gold`, ...), is marked `services` at collection; tests that start platforms of their own are
 marked `e2e` in their module. `make test-fast` runs the rest (pure logic) and the `smoke` test, one real
-trip through Kafka, bronze and silver; `make test` runs everything.
+trip through Kafka, bronze and silver; `make test` runs everything, on two workers (below).
 """
 
 from __future__ import annotations
@@ -21,12 +21,22 @@ from streaming.settings import Settings
 TEST_SERVICES = ["kafka", "registry", "metastore", "prometheus"]
 # The fixtures that start the session's platform, or sit on one that does.
 PLATFORM_FIXTURES = {"platform_settings"}
+# `make test` runs two pytest-xdist workers (--dist loadgroup): one runs every test on the session's
+# platform, in order, so that platform and its Spark start once; the other runs the tests that start
+# platforms of their own (make up, S3, the security profile), one after another, beside it. Pure tests go
+# to whichever is free. Much of an end-to-end test is waiting (for a sensor tick, a trigger, a cron), so
+# the two fill each other's idle cores; more than two platforms at once would only fight for them.
+SHARED_PLATFORM = "shared-platform"
+OWN_PLATFORMS = "own-platforms"
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if PLATFORM_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.services)
+            item.add_marker(pytest.mark.xdist_group(SHARED_PLATFORM))
+        elif item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group(OWN_PLATFORMS))
 
 
 @pytest.fixture(scope="session")
