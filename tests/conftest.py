@@ -6,7 +6,7 @@ platform (`make up`) or its data. It starts once per test session and stops at t
 Tiers (README, Tests): a test that needs this platform, directly or through a fixture that does
 (`spark`, `gold`, ...), is marked `services` at collection; tests that start platforms of their own are
 marked `e2e` in their module. `make test-fast` runs the rest (pure logic) and the `smoke` test, one real
-trip through Kafka, bronze and silver; `make test` runs everything, on two workers (below).
+trip through Kafka, bronze and silver; `make test` runs everything.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from streaming.settings import Settings
 TEST_SERVICES = ["kafka", "registry", "metastore", "prometheus"]
 # The fixtures that start the session's platform, or sit on one that does.
 PLATFORM_FIXTURES = {"platform_settings"}
-# `make test` runs two pytest-xdist workers (--dist loadgroup): one runs every test on the session's
-# platform, in order, so that platform and its Spark start once; the other runs the tests that start
-# platforms of their own (make up, S3, the security profile), one after another, beside it. Pure tests go
-# to whichever is free. Much of an end-to-end test is waiting (for a sensor tick, a trigger, a cron), so
-# the two fill each other's idle cores; more than two platforms at once would only fight for them.
+# Groups for pytest-xdist's loadgroup (the fast tier runs on two workers; make test on TEST_WORKERS): every
+# test on the session's platform goes to one worker, in order, so that platform and its Spark start once;
+# the tests that start platforms of their own go to another, one after another; pure tests anywhere.
 SHARED_PLATFORM = "shared-platform"
 OWN_PLATFORMS = "own-platforms"
 
@@ -78,7 +76,9 @@ def quality_lake(spark, quality_db):
             "location"
         ]
         for row in spark.sql(f"SHOW TABLES IN {quality_db}").collect()
-        if row.tableName not in EVENT_TYPES
+        # not the session's temporary views, which SHOW TABLES lists in every database: dbt leaves its
+        # `<model>__dbt_tmp` ones in the tests' shared session when the gold tests ran first
+        if row.tableName not in EVENT_TYPES and not row.isTemporary
     }
     return Lake(root="/nowhere: every table is in locations", locations=locations)
 
