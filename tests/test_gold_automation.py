@@ -150,12 +150,18 @@ def requested(result, key=GOLD) -> bool:
 def the_tick_then_a_report(instance, ticks: Ticks, tick: dt.datetime):
     """The sensor's first evaluation after the cron tick, then its next one after the streams' next report.
 
-    The condition wants a change *since* the tick: on the evaluation that sees the tick pass, the
-    materialisations seen with it came before it; the streams' next report (30 s on) comes after it.
+    gold's condition wants a change since its last request, so it is requested on the first; Dagster's
+    own (`old_condition`) wants a change *since the tick*: on the evaluation that sees the tick pass, the
+    materialisations seen with it came before it, so only the streams' next report (30 s on) counts.
     """
     first = ticks.evaluate(tick + dt.timedelta(seconds=5))
     materialise_silver(instance)
     return first, ticks.evaluate(tick + dt.timedelta(seconds=65))
+
+
+def built(evaluations) -> bool:
+    """gold requested on one of these evaluations (of one tick)."""
+    return any(requested(result) for result in evaluations)
 
 
 def streams_running_since_the_checks(instance, ticks: Ticks, check_passed: bool, severity=None):
@@ -179,9 +185,9 @@ def test_dagsters_gate_never_opens_while_the_streams_run(instance):
     """The cause: the check passed, but on an older materialisation than silver's latest."""
     ticks = Ticks(instance)
     now = streams_running_since_the_checks(instance, ticks, check_passed=True)
-    _, result = the_tick_then_a_report(instance, ticks, next_tick(now))
+    first, result = the_tick_then_a_report(instance, ticks, next_tick(now))
     assert not requested(result, OLD_GOLD)  # Dagster's own gate: the latest materialisation is unchecked
-    assert requested(result, GOLD)
+    assert requested(first, GOLD)
 
 
 def test_gold_builds_after_the_tick_while_silver_materialises_every_30_s(instance):
@@ -191,31 +197,66 @@ def test_gold_builds_after_the_tick_while_silver_materialises_every_30_s(instanc
     assert not requested(before)  # silver changed, but the cron has not ticked since
     tick = next_tick(now)
     first, result = the_tick_then_a_report(instance, ticks, tick)
-    assert not requested(first)  # what it saw change came before the tick
-    assert requested(result)
-    labels = true_labels(result)
+    assert requested(first)  # silver changed since gold's last request (before the tick: gold is behind)
+    labels = true_labels(first)
     assert f"passed within {WINDOW}" in labels  # the blocking check's verdict, under the check
-    assert f"a parent changed since the last tick of {CRON}" in labels
+    assert "a parent changed since the last request" in labels
     # handled: not requested again on the same tick, even as silver keeps materialising
+    assert not requested(result)
     materialise_silver(instance, times=2)
     assert not requested(ticks.evaluate(tick + dt.timedelta(seconds=125)))
+    # the next tick builds again: silver changed since that request
+    assert requested(ticks.evaluate(tick + dt.timedelta(minutes=10, seconds=5)))
+
+
+def test_a_cron_as_short_as_the_sensors_interval_still_builds(instance):
+    """Every evaluation sees a tick (GOLD_BUILD_CRON every minute, the sensor every 60 s): a change
+    counted only since the last tick was reset by each of them, and gold never built."""
+    minute = "* * * * *"
+
+    @dg.asset(key=GOLD, deps=[SILVER], automation_condition=gold_automation(minute, QUALITY_CRON))
+    def every_minute() -> None:
+        pass
+
+    @dg.asset(key=OLD_GOLD, deps=[SILVER], automation_condition=old_condition(minute))
+    def every_minute_since_the_tick() -> None:
+        pass
+
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(SILVER), every_minute, every_minute_since_the_tick],
+        asset_checks=[valid_events],
+    )
+    cursor, built_gold, built_old = None, 0, 0
+    start = dt.datetime.now(dt.UTC).replace(second=30, microsecond=0)
+    for minutes in range(4):
+        materialise_silver(instance)  # the streams report between two evaluations
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=cursor, evaluation_time=start + dt.timedelta(minutes=minutes)
+        )
+        cursor = result.cursor
+        built_gold += result.get_num_requested(GOLD)
+        built_old += result.get_num_requested(OLD_GOLD)
+    assert built_old == 0  # the cause
+    # the first evaluation only sets the cursor; the one after a request sees that request as its last
+    # handling, which Dagster counts after that evaluation's tick: the second and the fourth build
+    assert built_gold == 2
 
 
 def test_a_failed_blocking_check_stops_gold(instance):
     ticks = Ticks(instance)
     now = streams_running_since_the_checks(instance, ticks, check_passed=False)
     tick = next_tick(now)
-    _, result = the_tick_then_a_report(instance, ticks, tick)
-    assert not requested(result)
-    labels = true_labels(result)
-    assert f"a parent changed since the last tick of {CRON}" in labels  # the tick and the change are there
+    evaluations = the_tick_then_a_report(instance, ticks, tick)
+    assert not built(evaluations)
+    labels = true_labels(evaluations[0])
+    assert "a parent changed since the last request" in labels  # the tick and the change are there
     assert "no parent's blocking check failed (latest evaluation)" not in labels  # this is why not
     # a failure an hour old still blocks: the data it found bad has not been found good since
-    assert not requested(the_tick_then_a_report(instance, ticks, tick + dt.timedelta(minutes=50))[1])
+    assert not built(the_tick_then_a_report(instance, ticks, tick + dt.timedelta(minutes=50)))
     # the check passes on its next run: gold builds, silver still materialising after it
     check_result(instance, BLOCKING, True)
     materialise_silver(instance, times=2)
-    assert requested(the_tick_then_a_report(instance, ticks, tick + dt.timedelta(hours=1))[1])
+    assert built(the_tick_then_a_report(instance, ticks, tick + dt.timedelta(hours=1)))
 
 
 def test_a_warning_from_a_blocking_check_does_not_stop_gold(instance):
@@ -223,29 +264,29 @@ def test_a_warning_from_a_blocking_check_does_not_stop_gold(instance):
     now = streams_running_since_the_checks(
         instance, ticks, check_passed=False, severity=dg.AssetCheckSeverity.WARN
     )
-    assert requested(the_tick_then_a_report(instance, ticks, next_tick(now))[1])
+    assert built(the_tick_then_a_report(instance, ticks, next_tick(now)))
 
 
-def test_nothing_changed_since_the_tick_is_not_requested(instance):
+def test_nothing_changed_since_the_last_request_is_not_requested(instance):
     ticks = Ticks(instance)
     now = dt.datetime.now(dt.UTC)
     ticks.evaluate(now)
     materialise_silver(instance)
     check_result(instance, BLOCKING, True)
     tick = next_tick(now)
-    result = ticks.evaluate(tick + dt.timedelta(seconds=5))  # silver changed before the tick only
-    assert not requested(result)
-    result = ticks.evaluate(tick + dt.timedelta(seconds=65))  # and not since
+    assert requested(ticks.evaluate(tick + dt.timedelta(seconds=5)))  # silver changed before the tick
+    assert not requested(ticks.evaluate(tick + dt.timedelta(seconds=65)))
+    result = ticks.evaluate(tick + dt.timedelta(minutes=10, seconds=5))  # the next tick: nothing since
     assert not requested(result)
     assert f"{CRON} ticked since the last request" in true_labels(result)
-    assert f"a parent changed since the last tick of {CRON}" not in true_labels(result)
+    assert "a parent changed since the last request" not in true_labels(result)
 
 
 def test_a_check_not_evaluated_for_long_does_not_block_and_says_so(instance):
     ticks = Ticks(instance)
     now = streams_running_since_the_checks(instance, ticks, check_passed=True)
     # the quality schedule stopped: the latest (passed) evaluation is hours old by the next tick
-    _, result = the_tick_then_a_report(instance, ticks, next_tick(now + dt.timedelta(hours=3)))
+    result, _ = the_tick_then_a_report(instance, ticks, next_tick(now + dt.timedelta(hours=3)))
     assert requested(result)
     labels = true_labels(result)
     assert f"not evaluated within {WINDOW}: stale, not blocking" in labels
@@ -264,11 +305,11 @@ def test_no_second_build_while_the_first_run_is_unfinished(instance):
     )
     instance.add_run(run)
     instance.report_runless_asset_event(dg.AssetMaterialization(GOLD))  # built; its tests still run
-    _, result = the_tick_then_a_report(instance, ticks, next_tick(now))
+    result, _ = the_tick_then_a_report(instance, ticks, next_tick(now))
     assert not requested(result)
     assert "no unfinished run targets it" not in true_labels(result)
     instance.report_run_canceled(run)  # over: the next tick builds
-    assert requested(the_tick_then_a_report(instance, ticks, next_tick(now) + dt.timedelta(minutes=10))[1])
+    assert built(the_tick_then_a_report(instance, ticks, next_tick(now) + dt.timedelta(minutes=10)))
 
 
 def test_a_check_never_evaluated_does_not_block(instance):
@@ -276,7 +317,7 @@ def test_a_check_never_evaluated_does_not_block(instance):
     now = dt.datetime.now(dt.UTC)
     ticks.evaluate(now)
     materialise_silver(instance, times=3)
-    _, result = the_tick_then_a_report(instance, ticks, next_tick(now))
+    result, _ = the_tick_then_a_report(instance, ticks, next_tick(now))
     assert requested(result)
     assert f"not evaluated within {WINDOW}: stale, not blocking" in true_labels(result)
 

@@ -121,7 +121,9 @@ def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
     try:
         up = make("up", env)
         assert "f1.telemetry.dlq" in up.stdout and "database gold: ready" in up.stdout
+        print(f"first hour: make up returned {time.time() - started:.0f} s after it started")
         make("wait", env)
+        print(f"first hour: make wait returned {time.time() - started:.0f} s after make up")
 
         status = json.loads(
             subprocess.run(
@@ -148,6 +150,7 @@ def test_make_up_wait_status_down_round_trip_and_first_hour(tmp_path):
         for name in settings.f1_services:
             assert (settings.logs_dir / f"{name}.log").stat().st_size > 0
         assert _raw_events_flowing(settings), "the simulator service sends no events"
+        print(f"first hour: raw events flowing {time.time() - started:.0f} s after make up")
         # ... and the stream runs Dagster's sensors launch land them in silver
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and _silver_valid(settings) == 0:

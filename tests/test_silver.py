@@ -244,17 +244,18 @@ def test_rerun_and_replay_add_nothing_to_silver(platform_settings, spark, race):
     assert silver_events(spark, names).count() == before
     # 2. the whole session again through Kafka: bronze keeps every record, silver finds each event in
     # its own tables and adds nothing
-    from confluent_kafka import Producer
+    from streaming.clients.security import spark_kafka_options
 
-    producer = Producer({"bootstrap.servers": platform_settings.kafka_bootstrap_servers})
-    resent = (
-        spark.table(bronze.TABLE).where(F.col("kafka_topic") == names[0]).select("kafka_key", "raw_value")
-    )
+    resent = spark.table(bronze.TABLE).where(F.col("kafka_topic") == names[0])
     bronze_before = resent.count()
-    for row in resent.toLocalIterator():
-        producer.produce(names[0], key=row.kafka_key, value=bytes(row.raw_value))
-        producer.poll(0)
-    producer.flush(30)
+    # sent again as they were (key and bytes) by Spark's Kafka sink: one job, not a Python call per record
+    (
+        resent.select(F.col("kafka_key").alias("key"), F.col("raw_value").alias("value"))
+        .write.format("kafka")
+        .options(**spark_kafka_options(platform_settings))
+        .option("topic", names[0])
+        .save()
+    )
     drain(spark, s, tmp / "lake", f"lake-{run}", subscribe=names, enriched_topic=None)
     assert silver_events(spark, names).count() == before
     assert spark.table(bronze.TABLE).where(F.col("kafka_topic") == names[0]).count() == 2 * bronze_before

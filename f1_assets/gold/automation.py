@@ -193,18 +193,23 @@ def blocking_checks_not_failed(window: timedelta) -> dg.AutomationCondition:
 
 
 def gold_automation(cron: str = GOLD_CRON, quality_cron: str = QUALITY_CRON) -> dg.AutomationCondition:
-    """Rebuild after a cron tick once any parent changed since it, unless a parent's blocking check failed.
+    """Rebuild after a cron tick once any parent changed since the last request, unless a parent's blocking
+    check failed.
 
     Any parent, not all (as `on_cron` wants): silver.sessions changes once per session and
     silver.system only as things happen, but a lap still needs rebuilding when positions arrive.
     """
     tick = dg.AutomationCondition.cron_tick_passed(cron)
+    # A change since gold's last request, not since the last tick (Dagster's on_cron): `since(tick)` is
+    # reset by an evaluation that sees a tick, change or not, so with a cron as short as the sensor's
+    # interval (GOLD_BUILD_CRON every minute) every evaluation saw one and gold never built. And a parent
+    # changed after the last build but before the tick is a change gold has not seen either.
     changed = (
         dg.AutomationCondition.any_deps_match(
             dg.AutomationCondition.newly_updated() | dg.AutomationCondition.will_be_requested()
         )
-        .since(tick)
-        .with_label(f"a parent changed since the last tick of {cron}")
+        .since_last_handled()
+        .with_label("a parent changed since the last request")
     )
     return (
         tick.since_last_handled().with_label(f"{cron} ticked since the last request")
